@@ -1,0 +1,1 @@
+"""Device protocols: pure decoders from (topic, payload) to typed events, and their I/O adapters."""

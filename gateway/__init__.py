@@ -1,0 +1,1 @@
+"""The asyncio core: settings, MQTT session, store, event pipeline, outbox, service lifetime."""

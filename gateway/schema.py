@@ -1,0 +1,192 @@
+"""Tables of the store and the migration path between schema versions.
+
+A new database is created at the newest schema with ``create_all`` and stamped with its version;
+an older one is brought forward by the ordered migrations below, written with Alembic operations
+so that they run on SQLite and PostgreSQL alike. Times are epoch seconds (REAL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+# The append-only event log: every event the gateway accepted.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("ts", sa.Float, nullable=False, doc="device time, or receipt time when it gave none"),
+    sa.Column("source", sa.String(16), nullable=False, doc="mqtt | serial"),
+    sa.Column("topic", sa.String(512), nullable=False),
+    sa.Column("device_key", sa.String(160), nullable=False, doc="protocol:address"),
+    sa.Column("device_id", sa.String(64)),
+    sa.Column("household_id", sa.String(64)),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("report", sa.String(32), doc="change | repeat | bounce, and the door verdict"),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_events_device_seq", "device_key", "seq", unique=True),
+    sa.Index("ix_events_household_ts", "household_id", "ts"),
+    sa.Index("ix_events_device_ts", "device_id", "ts"),
+)
+
+rejected = sa.Table(
+    "rejected",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("topic", sa.String(512), nullable=False),
+    sa.Column("device_key", sa.String(160)),
+    sa.Column("reason", sa.String(512), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, doc="an excerpt, printable"),
+)
+
+unknown_devices = sa.Table(
+    "unknown_devices",
+    metadata,
+    sa.Column("device_key", sa.String(160), primary_key=True),
+    sa.Column("protocol", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(128), nullable=False),
+    sa.Column("topic", sa.String(512), nullable=False),
+    sa.Column("first_seen", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("last_payload", sa.Text, nullable=False),
+)
+
+# Last known state of each bound device: a projection kept in step with the event log.
+device_state = sa.Table(
+    "device_state",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("household_id", sa.String(64), nullable=False),
+    sa.Column("last_seen", sa.Float),
+    sa.Column("online", sa.Boolean),
+    sa.Column("status_at", sa.Float),
+    sa.Column("battery", sa.Integer),
+    sa.Column("door_open", sa.Boolean),
+    sa.Column("door_changed_at", sa.Float),
+    sa.Column("last_celsius", sa.Float),
+    sa.Column("last_reading_at", sa.Float),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.String(26), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("household_id", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(64)),
+    sa.Column(
+        "active_key", sa.String(200), unique=True, doc="household|type|device while active, else NULL"
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("raised_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("last_seen_at", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("recipients", sa.JSON, nullable=False),
+    sa.Column("escalation_level", sa.Integer, nullable=False),
+    sa.Column("next_escalation_at", sa.Float),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("snapshot", sa.String(256)),
+    sa.Column("acked_by", sa.String(64)),
+    sa.Column("acked_at", sa.Float),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Column("resolved_at", sa.Float),
+    sa.Column("note", sa.Text),
+    sa.Index("ix_alerts_status", "status", "raised_at"),
+    sa.Index("ix_alerts_household", "household_id", "raised_at"),
+)
+
+alert_history = sa.Table(
+    "alert_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.String(26), nullable=False, index=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("by", sa.String(64)),
+    sa.Column("note", sa.Text),
+)
+
+# Notifications to deliver, written in the same transaction as the alert change they announce.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.String(26), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(64), nullable=False, doc="a person id, or * for everyone"),
+    sa.Column("target", sa.String(512), nullable=False, doc="topic, URL or phone number"),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(16), nullable=False, doc="pending | delivered | cancelled | failed"),
+    sa.Column("cancel_on_ack", sa.Boolean, nullable=False, default=False),
+    sa.Column("delivered_at", sa.Float),
+    sa.Column("last_error", sa.String(512)),
+    sa.Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+# The site: one JSON document per staff member and household; roster, policy, zone as meta.
+site_entities = sa.Table(
+    "site_entities",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("doc", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+site_meta = sa.Table(
+    "site_meta",
+    metadata,
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+SCHEMA_VERSION = 1
+
+# version → upgrade step from version-1; add new steps here and bump SCHEMA_VERSION.
+MIGRATIONS: dict[int, Callable[[Operations], None]] = {}
+
+
+def upgrade(conn: sa.Connection) -> int:
+    """Bring the database to SCHEMA_VERSION; returns the version it was at (0: new)."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("schema_version"):
+        metadata.create_all(conn)
+        conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+        return 0
+    current = conn.execute(sa.select(schema_version.c.version)).scalar_one()
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema {current} is newer than this isogate ({SCHEMA_VERSION})"
+        )
+    ops = Operations(MigrationContext.configure(conn))
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[version](ops)
+        conn.execute(schema_version.update().values(version=version))
+    return current

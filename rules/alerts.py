@@ -1,0 +1,98 @@
+"""Alert types and the decisions rules return: raise an alert, or clear one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class AlertType(StrEnum):
+    """SPEC §3 alert types."""
+
+    DOOR_BREACH = "door_breach"
+    DOOR_LEFT_OPEN = "door_left_open"
+    TAMPER = "tamper"
+    FEVER = "fever"
+    MISSED_READING = "missed_reading"
+    DEVICE_OFFLINE = "device_offline"
+    LOW_BATTERY = "low_battery"
+    MOTION_AT_DOOR = "motion_at_door"
+    NO_WATCHER_ON_DUTY = "no_watcher_on_duty"
+
+
+class Severity(StrEnum):
+    """How urgent; orders the console and picks channels."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY: dict[AlertType, Severity] = {
+    AlertType.DOOR_BREACH: Severity.CRITICAL,
+    AlertType.DOOR_LEFT_OPEN: Severity.HIGH,
+    AlertType.TAMPER: Severity.CRITICAL,
+    AlertType.FEVER: Severity.HIGH,
+    AlertType.MISSED_READING: Severity.WARNING,
+    AlertType.DEVICE_OFFLINE: Severity.WARNING,
+    AlertType.LOW_BATTERY: Severity.INFO,
+    AlertType.MOTION_AT_DOOR: Severity.INFO,
+    AlertType.NO_WATCHER_ON_DUTY: Severity.HIGH,
+}
+
+
+class AlertStatus(StrEnum):
+    """Lifecycle of an alert; ``escalated`` is an open alert past its first step."""
+
+    OPEN = "open"
+    ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+    @property
+    def is_active(self) -> bool:
+        """Open or escalated: the one alert per (household, type, device) that repeats count on."""
+        return self in (AlertStatus.OPEN, AlertStatus.ESCALATED)
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """Raise an alert, or count a repeat of the active one with the same key."""
+
+    type: AlertType
+    household: str
+    device: str | None
+    at: datetime
+    message: str
+    recipients: tuple[str, ...]
+
+    @property
+    def severity(self) -> Severity:
+        """Severity is the type's (SPEC §3)."""
+        return SEVERITY[self.type]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The de-duplication key of SPEC §3."""
+        return (self.household, self.type.value, self.device or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Clear:
+    """The condition behind an alert is over (door closed, device back): resolve it."""
+
+    type: AlertType
+    household: str
+    device: str | None
+    at: datetime
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The de-duplication key of SPEC §3."""
+        return (self.household, self.type.value, self.device or "")
+
+
+Decision = Raise | Clear

@@ -1,0 +1,321 @@
+"""The site: staff, watch shifts, households and their devices, and the policy (SPEC §4).
+
+The same models parse the YAML site file and the CSV register, so every error carries its path.
+Times without an offset are in the site's ``timezone``; after validation every datetime is aware.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from devices.events import Protocol
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in its kind")]
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class Strict(BaseModel):
+    """Base of every site model: a typo in a key fails loudly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Role(StrEnum):
+    """What a staff member does; also a step of the escalation ladder."""
+
+    WATCHER = "watcher"
+    OFFICER = "officer"
+    DOCTOR = "doctor"
+    TECHNICIAN = "technician"
+    SUPERVISOR = "supervisor"
+
+
+class DeviceKind(StrEnum):
+    """What a bound device watches."""
+
+    DOOR = "door"
+    THERMOMETER = "thermometer"
+    CAMERA = "camera"
+
+
+class DoorSignal(StrEnum):
+    """What one radio code of a cheap 433 MHz contact means."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    TAMPER = "tamper"
+    BATTERY_LOW = "battery_low"
+
+
+class DailySpan(BaseModel):
+    """A span of the day, ``HH:MM-HH:MM``; an end before the start runs past midnight."""
+
+    model_config = ConfigDict(frozen=True)
+    start: time
+    end: time  # 24:00 is stored as 00:00 of the next day
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> DailySpan:
+        """Parse ``06:00-10:00``; raises ValueError with the text on a bad span."""
+        m = _SPAN.match(text.strip())
+        if not m:
+            raise ValueError(f"{text!r} is not a daily span HH:MM-HH:MM")
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h2 == 24 and m2 != 0:
+            raise ValueError(f"{text!r}: 24:xx is not a time")
+        start, end = time(h1, m1), time(h2 % 24, m2)
+        if start == end:
+            raise ValueError(f"{text!r} is empty")
+        return cls(start=start, end=end, text=text.strip())
+
+    def contains(self, t: time) -> bool:
+        """Whether a local time of day falls in the span (start inclusive, end exclusive)."""
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+def _span(value: object) -> object:
+    return DailySpan.parse(value) if isinstance(value, str) else value
+
+
+SpanField = Annotated[DailySpan, Field(description="HH:MM-HH:MM")]
+
+
+class Policy(Strict):
+    """Thresholds and timings every rule reads."""
+
+    fever_celsius: float = Field(37.3, ge=36.0, le=42.0, description="Fever at or above this")
+    high_fever_celsius: float = Field(38.5, ge=36.0, le=43.0, description="Said in the message")
+    reading_windows: list[SpanField] = Field(
+        default_factory=lambda: [DailySpan.parse("06:00-10:00"), DailySpan.parse("17:00-21:00")],
+        description="Daily windows in which each resident takes a reading",
+    )
+    door_left_open_s: int = Field(120, ge=5, le=86_400)
+    door_debounce_s: float = Field(
+        1.0, ge=0, le=30, description="Contact changes closer than this are one door event"
+    )
+    device_offline_s: int = Field(600, ge=30, le=7 * 86_400, description="Default silence allowed")
+    offline_s_by_kind: dict[DeviceKind, int] = Field(
+        default_factory=dict, description="Silence allowed per device kind, overrides the default"
+    )
+    offline_grace_s: int = Field(
+        300, ge=0, le=86_400, description="An 'offline' status must last this long to alert"
+    )
+    low_battery_pct: int = Field(15, ge=0, le=100)
+    ack_timeout_s: int = Field(120, ge=10, le=86_400)
+    escalation: list[Role] = Field(
+        default_factory=lambda: [Role.WATCHER, Role.OFFICER, Role.SUPERVISOR], min_length=1
+    )
+
+    _split_windows = field_validator("reading_windows", mode="before")(
+        classmethod(lambda cls, v: [_span(x) for x in v] if isinstance(v, list) else v)
+    )
+
+
+class Staff(Strict):
+    """A person the gateway notifies."""
+
+    id: Id
+    name: str = Field(min_length=1, max_length=64)
+    role: Role
+    phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,15}$")
+
+
+class Shift(Strict):
+    """A watcher's shift: every day at the same hours, or once between two times."""
+
+    watcher: Id
+    daily: SpanField | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    households: Literal["all"] | list[Id] = "all"
+
+    _split_daily = field_validator("daily", mode="before")(classmethod(lambda cls, v: _span(v)))
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Shift:
+        dated = self.start is not None or self.end is not None
+        if self.daily is not None and dated:
+            raise ValueError("a shift is either daily or has start and end, not both")
+        if self.daily is None and (self.start is None or self.end is None):
+            raise ValueError("a shift needs daily: HH:MM-HH:MM, or both start and end")
+        if self.start is not None and self.end is not None and _naive_lt(self.end, self.start):
+            raise ValueError("shift end is before its start")
+        return self
+
+    def covers_household(self, household_id: str) -> bool:
+        """Whether the shift's household list names this household."""
+        return self.households == "all" or household_id in self.households
+
+
+class Resident(Strict):
+    """A person under isolation in a household."""
+
+    id: Id
+    name: str = Field(min_length=1, max_length=64)
+    flags: list[str] = Field(default_factory=list)
+
+
+class Period(Strict):
+    """The isolation (or health-monitoring) period of a household."""
+
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if not _naive_lt(self.start, self.end):
+            raise ValueError("isolation end must be after its start")
+        return self
+
+    def contains(self, t: datetime) -> bool:
+        """Start inclusive, end exclusive."""
+        return self.start <= t < self.end
+
+
+class VisitWindow(Strict):
+    """A time in which the door may open: a delivery, a nucleic-acid test, a doctor's visit."""
+
+    start: datetime
+    end: datetime
+    reason: str = Field("visit", max_length=64)
+    escort: Id | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VisitWindow:
+        if not _naive_lt(self.start, self.end):
+            raise ValueError("visit end must be after its start")
+        return self
+
+    def contains(self, t: datetime) -> bool:
+        """Start inclusive, end exclusive."""
+        return self.start <= t < self.end
+
+
+class Device(Strict):
+    """A device bound to a household."""
+
+    id: Id
+    kind: DeviceKind
+    protocol: Protocol
+    address: str | None = Field(None, min_length=1, max_length=128)
+    resident: Id | None = None
+    roi: list[tuple[float, float]] | None = Field(None, min_length=3)
+    source: str | None = None
+    open_cmd: str = Field("ON", description="RFLink: the CMD that means open")
+    codes: dict[str, DoorSignal] = Field(
+        default_factory=dict,
+        description="RFLink: what each code means; keys as devices/rflink.py documents",
+    )
+    open_hold_s: float | None = Field(
+        None, gt=0, le=3600, description="Open-only sensor: counts as open this long"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Device:
+        if self.kind is DeviceKind.THERMOMETER and self.resident is None:
+            raise ValueError("a thermometer needs the resident it belongs to")
+        if self.protocol is Protocol.URL and not self.source:
+            raise ValueError("protocol url needs source:")
+        if self.protocol not in (Protocol.NATIVE, Protocol.MQTT, Protocol.URL) and not self.address:
+            raise ValueError(f"protocol {self.protocol.value} needs address:")
+        if self.roi is not None and any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in self.roi):
+            raise ValueError("roi points are fractions of the frame, 0–1")
+        return self
+
+    def wire_address(self) -> str:
+        """The address the protocol uses: native and camera devices use their id."""
+        if self.protocol is Protocol.BLE and self.address:
+            return normalize_mac(self.address)
+        return self.address or self.id
+
+
+def normalize_mac(text: str) -> str:
+    """``a4c138000001`` or ``a4-c1-38-00-00-01`` → ``A4:C1:38:00:00:01``; other text unchanged."""
+    hexes = re.sub(r"[^0-9A-Fa-f]", "", text)
+    if len(hexes) != 12 or len(re.sub(r"[0-9A-Fa-f:\-.]", "", text)) != 0:
+        return text
+    return ":".join(hexes[i : i + 2] for i in range(0, 12, 2)).upper()
+
+
+class Household(Strict):
+    """A household under isolation and the people and devices around it."""
+
+    id: Id
+    address: str = Field(min_length=1, max_length=200)
+    residents: list[Resident] = Field(default_factory=list)
+    officer: Id | None = None
+    doctor: Id | None = None
+    technician: Id | None = None
+    supervisor: Id | None = None
+    isolation: Period | None = None
+    devices: list[Device] = Field(default_factory=list)
+    visits: list[VisitWindow] = Field(default_factory=list)
+
+    def staff_for(self, role: Role) -> str | None:
+        """The household's assigned staff id for a role (watchers come from the roster)."""
+        return {
+            Role.OFFICER: self.officer,
+            Role.DOCTOR: self.doctor,
+            Role.TECHNICIAN: self.technician,
+            Role.SUPERVISOR: self.supervisor,
+        }.get(role)
+
+
+class Site(Strict):
+    """A whole site file. ``shifts``/``policy`` absent → the stored ones stay."""
+
+    timezone: str = "Asia/Shanghai"
+    policy: Policy | None = None
+    staff: list[Staff] = Field(default_factory=list)
+    shifts: list[Shift] | None = None
+    households: list[Household] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _localize(self) -> Site:
+        tz = ZoneInfo(self.timezone)
+        for shift in self.shifts or []:
+            shift.start, shift.end = _aware(shift.start, tz), _aware(shift.end, tz)
+        for hh in self.households:
+            if hh.isolation:
+                hh.isolation.start = _aware(hh.isolation.start, tz)
+                hh.isolation.end = _aware(hh.isolation.end, tz)
+            for v in hh.visits:
+                v.start, v.end = _aware(v.start, tz), _aware(v.end, tz)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+def _aware(t: Any, tz: ZoneInfo) -> Any:
+    if isinstance(t, datetime) and t.tzinfo is None:
+        return t.replace(tzinfo=tz)
+    return t
+
+
+def _naive_lt(a: datetime, b: datetime) -> bool:
+    """Compare before localization: treat naive and aware alike by wall time if mixed."""
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        return a.replace(tzinfo=None) < b.replace(tzinfo=None)
+    return a < b
