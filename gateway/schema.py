@@ -15,7 +15,9 @@ from alembic.runtime.migration import MigrationContext
 
 metadata = sa.MetaData()
 
-schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+schema_version = sa.Table(
+    "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
+)
 
 # The append-only event log: every event the gateway accepted.
 events = sa.Table(
@@ -33,6 +35,10 @@ events = sa.Table(
     sa.Column("seq", sa.BigInteger),
     sa.Column("report", sa.String(32), doc="change | repeat | bounce, and the door verdict"),
     sa.Column("data", sa.JSON, nullable=False),
+    sa.Column(
+        "digest", sa.String(32), nullable=False, doc="of topic + payload: spots redeliveries"
+    ),
+    sa.Index("ix_events_digest", "digest"),
     sa.Index("ix_events_device_seq", "device_key", "seq", unique=True),
     sa.Index("ix_events_household_ts", "household_id", "ts"),
     sa.Index("ix_events_device_ts", "device_id", "ts"),
@@ -88,7 +94,10 @@ alerts = sa.Table(
     sa.Column("household_id", sa.String(64), nullable=False),
     sa.Column("device_id", sa.String(64)),
     sa.Column(
-        "active_key", sa.String(200), unique=True, doc="household|type|device while active, else NULL"
+        "active_key",
+        sa.String(200),
+        unique=True,
+        doc="household|type|device while active, else NULL",
     ),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("raised_at", sa.Float, nullable=False),
@@ -133,7 +142,9 @@ outbox = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("next_attempt_at", sa.Float, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("state", sa.String(16), nullable=False, doc="pending | delivered | cancelled | failed"),
+    sa.Column(
+        "state", sa.String(16), nullable=False, doc="pending | delivered | cancelled | failed"
+    ),
     sa.Column("cancel_on_ack", sa.Boolean, nullable=False, default=False),
     sa.Column("delivered_at", sa.Float),
     sa.Column("last_error", sa.String(512)),

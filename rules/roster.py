@@ -13,7 +13,8 @@ def shift_active(shift: Shift, t: datetime, tz: ZoneInfo) -> bool:
     """Whether a shift is running at ``t`` (an aware datetime)."""
     if shift.daily is not None:
         return shift.daily.contains(t.astimezone(tz).time())
-    assert shift.start is not None and shift.end is not None
+    assert shift.start is not None
+    assert shift.end is not None
     return shift.start <= t < shift.end
 
 

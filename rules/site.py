@@ -12,7 +12,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from devices.events import Protocol
 
@@ -75,6 +82,10 @@ class DailySpan(BaseModel):
         if start == end:
             raise ValueError(f"{text!r} is empty")
         return cls(start=start, end=end, text=text.strip())
+
+    @model_serializer
+    def _as_text(self) -> str:
+        return self.text
 
     def contains(self, t: time) -> bool:
         """Whether a local time of day falls in the span (start inclusive, end exclusive)."""

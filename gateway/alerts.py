@@ -1,0 +1,215 @@
+"""The alert desk: one active alert per (household, type, device), its lifecycle and its news.
+
+Changes are staged into a :class:`Writes` and installed in memory only after the store has
+committed them, so the in-memory book never runs ahead of the database. Every change of an
+alert is announced through the outbox, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from gateway.ids import ulid
+from gateway.records import Alert, HistoryEntry, OutboxItem, Writes
+from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise
+from rules.directory import Directory
+
+
+class AlertError(Exception):
+    """An operation on an alert that cannot be done; ``code`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, code: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AlertDesk:
+    """The in-memory book of active alerts, and the operations that change alerts."""
+
+    def __init__(self, directory: Directory, base_topic: str, link: Any = None) -> None:
+        self.directory = directory
+        self.base_topic = base_topic
+        self.lock = asyncio.Lock()
+        self._link = link or (lambda path: path)
+        self._active: dict[tuple[str, str, str], Alert] = {}
+        self._staged: dict[str, Alert] = {}
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    def restore(self, alerts: list[Alert]) -> None:
+        """Load the active alerts from the store."""
+        self._active = {a.key: a for a in alerts if a.status.is_active}
+
+    def active(self) -> list[Alert]:
+        """Active alerts, as committed."""
+        return list(self._active.values())
+
+    def install(self, w: Writes) -> None:
+        """The store committed ``w``: make its alert changes the book's."""
+        for alert in w.alerts.values():
+            if alert.status.is_active:
+                self._active[alert.key] = alert
+            elif self._active.get(alert.key, alert).id == alert.id:
+                self._active.pop(alert.key, None)
+        self._staged.clear()
+
+    def discard(self) -> None:
+        """The commit failed: forget what was staged."""
+        self._staged.clear()
+
+    def _current(self, key: tuple[str, str, str]) -> Alert | None:
+        for alert in self._staged.values():
+            if alert.key == key and alert.status.is_active:
+                return alert
+        staged_gone = any(a.key == key for a in self._staged.values())
+        return None if staged_gone else self._active.get(key)
+
+    def _stage(self, w: Writes, alert: Alert) -> None:
+        self._staged[alert.id] = alert
+        w.alerts[alert.id] = alert
+
+    # --- decisions from the rules -------------------------------------------------------------
+
+    def apply(self, decision: Decision, now: datetime, w: Writes) -> Alert | None:
+        """Stage what a rule decided; returns the alert it created or changed."""
+        if isinstance(decision, Raise):
+            return self._raise(decision, now, w)
+        return self._clear(decision, now, w)
+
+    def _raise(self, d: Raise, now: datetime, w: Writes) -> Alert:
+        current = self._current(d.key)
+        if current is not None:
+            alert = replace(
+                current,
+                count=current.count + 1,
+                last_seen_at=d.at,
+                updated_at=now,
+                message=d.message,
+            )
+            self._stage(w, alert)
+            w.history.append(HistoryEntry(alert.id, now, "repeated", None, d.message))
+            self._announce(alert, w, now)
+            return alert
+        alert = Alert(
+            id=ulid(now),
+            type=d.type,
+            severity=d.severity,
+            household_id=d.household,
+            device_id=d.device,
+            status=AlertStatus.OPEN,
+            raised_at=d.at,
+            updated_at=now,
+            last_seen_at=d.at,
+            count=1,
+            recipients=d.recipients,
+            escalation_level=0,
+            message=d.message,
+        )
+        self._stage(w, alert)
+        w.new_alert_ids.add(alert.id)
+        w.history.append(HistoryEntry(alert.id, now, "raised", None, d.message))
+        self._announce(alert, w, now)
+        return alert
+
+    def _clear(self, d: Clear, now: datetime, w: Writes) -> Alert | None:
+        current = self._current(d.key)
+        if current is None:
+            return None
+        return self._resolve(current, "system", d.reason, now, w)
+
+    # --- people -------------------------------------------------------------------------------
+
+    def find(self, alert_id: str) -> Alert | None:
+        """An active alert by id (staged or committed)."""
+        if alert_id in self._staged:
+            return self._staged[alert_id]
+        return next((a for a in self._active.values() if a.id == alert_id), None)
+
+    def ack(self, alert: Alert, by: str, now: datetime, w: Writes) -> Alert:
+        """Acknowledge: escalation stops, queued escalation notices are cancelled."""
+        if alert.status is AlertStatus.RESOLVED:
+            raise AlertError(f"alert {alert.id} is already resolved")
+        if alert.status is AlertStatus.ACKNOWLEDGED:
+            return alert
+        acked = replace(
+            alert,
+            status=AlertStatus.ACKNOWLEDGED,
+            acked_by=by,
+            acked_at=now,
+            updated_at=now,
+            next_escalation_at=None,
+        )
+        self._stage(w, acked)
+        w.history.append(HistoryEntry(alert.id, now, "acknowledged", by, None))
+        w.cancel_outbox_for.add(alert.id)
+        self._announce(acked, w, now)
+        return acked
+
+    def resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
+        """Resolve with a note; a door breach needs one."""
+        if alert.status is AlertStatus.RESOLVED:
+            raise AlertError(f"alert {alert.id} is already resolved")
+        if alert.type is AlertType.DOOR_BREACH and not (note and note.strip()):
+            raise AlertError("resolving a door breach needs a note", code=422)
+        return self._resolve(alert, by, note, now, w)
+
+    def _resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
+        done = replace(
+            alert,
+            status=AlertStatus.RESOLVED,
+            resolved_by=by,
+            resolved_at=now,
+            updated_at=now,
+            note=note,
+            next_escalation_at=None,
+        )
+        self._stage(w, done)
+        w.history.append(HistoryEntry(alert.id, now, "resolved", by, note))
+        w.cancel_outbox_for.add(alert.id)
+        self._announce(done, w, now)
+        return done
+
+    # --- news ---------------------------------------------------------------------------------
+
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        """The alert as SPEC §3 publishes it."""
+        hh = self.directory.households.get(alert.household_id)
+        tz = self.directory.tz
+        return {
+            "id": alert.id,
+            "type": alert.type.value,
+            "severity": alert.severity.value,
+            "household": alert.household_id,
+            "address": hh.address if hh else None,
+            "device": alert.device_id,
+            "raised_at": alert.raised_at.astimezone(tz).isoformat(timespec="milliseconds"),
+            "status": alert.status.value,
+            "recipients": list(alert.recipients),
+            "escalation_level": alert.escalation_level,
+            "message": alert.message,
+            "snapshot": self._link(alert.snapshot) if alert.snapshot else None,
+            "count": alert.count,
+            "updated_at": alert.updated_at.astimezone(tz).isoformat(timespec="milliseconds"),
+        }
+
+    def _announce(
+        self,
+        alert: Alert,
+        w: Writes,
+        now: datetime,
+        *,
+        cancel_on_ack: bool = False,
+        recipients: tuple[str, ...] | None = None,
+    ) -> None:
+        body = json.dumps(self.payload(alert), ensure_ascii=False)
+        base = self.base_topic
+        targets = [("*", f"{base}/alerts")]
+        targets += [(p, f"{base}/alerts/to/{p}") for p in (recipients or alert.recipients)]
+        for person, topic in targets:
+            w.outbox.append(
+                OutboxItem(alert.id, "mqtt", person, topic, body, now, cancel_on_ack=cancel_on_ack)
+            )

@@ -1,0 +1,292 @@
+"""The gateway's MQTT session: paho-mqtt driven by the asyncio loop, with manual acknowledgement.
+
+paho runs on the event loop's own selector (no network thread), so a received message, its
+commit and its PUBACK all happen on one thread. With ``manual_ack`` a QoS 1 message is
+acknowledged to the broker only when the pipeline says it is committed; a gateway killed before
+that gets the message again from its persistent session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+
+from gateway.clock import Clock
+
+log = logging.getLogger("isogate.mqtt")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the broker is, parsed from ``mqtt://user:pass@host:port`` or ``mqtts://``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """Parse a broker URL; raises ValueError on another scheme."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+        tls = parts.scheme in ("mqtts", "ssl")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message as it arrived. ``mid`` is what to acknowledge (0 for QoS 0)."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    dup: bool
+    received_at: datetime
+
+
+class PublishError(RuntimeError):
+    """A publish was not acknowledged by the broker in time."""
+
+
+class MqttSession:
+    """A persistent MQTT session: connect, subscribe, reconnect with backoff, publish, ack."""
+
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        *,
+        clock: Clock,
+        subscriptions: Sequence[str] = (),
+        on_message: Callable[[Inbound], None] | None = None,
+        clean: bool = False,
+        keepalive: int = 30,
+        backoff_cap_s: float = 30.0,
+    ) -> None:
+        self.address = BrokerAddress.parse(url)
+        self._clock = clock
+        self._subs = list(subscriptions)
+        self._on_message = on_message
+        self._keepalive = keepalive
+        self._backoff_cap = backoff_cap_s
+        self._client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if self.address.username:
+            self._client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            self._client.tls_set_context(ssl.create_default_context())
+        self._client.max_inflight_messages_set(1000)
+        self._client.max_queued_messages_set(0)
+        self._client.on_connect = self._connected
+        self._client.on_disconnect = self._disconnected
+        self._client.on_message = self._message
+        self._client.on_publish = self._published
+        self._client.on_socket_open = self._socket_open
+        self._client.on_socket_close = self._socket_close
+        self._client.on_socket_register_write = self._want_write
+        self._client.on_socket_unregister_write = self._done_write
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._up = asyncio.Event()
+        self._down = asyncio.Event()
+        self._down.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._was_up = False
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> MqttSession:
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [
+            asyncio.create_task(self._keep_connected(), name="mqtt.connect"),
+            asyncio.create_task(self._misc(), name="mqtt.misc"),
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client.is_connected():
+            self._client.disconnect()
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(PublishError("session closed"))
+        self._pending.clear()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker connection is up."""
+        return self._up.is_set()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until the session is connected and subscribed."""
+        await asyncio.wait_for(self._up.wait(), timeout)
+
+    async def _keep_connected(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._connect_once()
+                attempt = 0
+                await self._down.wait()
+            except (OSError, mqtt.WebsocketConnectionError) as exc:
+                if attempt == 0:
+                    log.warning(
+                        "broker %s:%s unreachable: %s", self.address.host, self.address.port, exc
+                    )
+            attempt += 1
+            # Capped full-jitter backoff: spreads gateways apart after a broker restart.
+            delay = random.uniform(0, min(self._backoff_cap, 0.5 * 2 ** min(attempt, 10)))
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> None:
+        assert self._loop is not None
+        self._up.clear()
+        self._down.clear()
+        host, port = self.address.host, self.address.port
+        if not self._was_up:  # the first connect sets host and port; later ones reuse them
+            await self._loop.run_in_executor(
+                None, self._client.connect, host, port, self._keepalive
+            )
+        else:
+            await self._loop.run_in_executor(None, self._client.reconnect)
+        self._was_up = True
+        # Wait for CONNACK; a refused or dropped connection sets _down.
+        done, _ = await asyncio.wait(
+            [asyncio.ensure_future(self._up.wait()), asyncio.ensure_future(self._down.wait())],
+            timeout=15,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        for fut in done:
+            fut.cancel()
+        if not self._up.is_set():
+            self._down.set()
+            raise OSError("no CONNACK from the broker")
+
+    async def _misc(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            if self._client.socket() is not None:
+                self._client.loop_misc()
+
+    # --- paho callbacks (all on the event loop thread but socket_open, see _socket_open) -----
+
+    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a selector change on the loop thread (paho's connect runs in an executor)."""
+        assert self._loop is not None
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _socket_open(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        # Small alert packets must not wait on Nagle + delayed ACK.
+        if hasattr(sock, "setsockopt"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        assert self._loop is not None
+        self._on_loop(self._loop.add_reader, sock.fileno(), client.loop_read)
+
+    def _socket_close(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        assert self._loop is not None
+        fd = sock.fileno()
+        if fd >= 0:
+            self._on_loop(self._loop.remove_reader, fd)
+            self._on_loop(self._loop.remove_writer, fd)
+
+    def _want_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        assert self._loop is not None
+        self._on_loop(self._loop.add_writer, sock.fileno(), client.loop_write)
+
+    def _done_write(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        assert self._loop is not None
+        fd = sock.fileno()
+        if fd >= 0:
+            self._on_loop(self._loop.remove_writer, fd)
+
+    def _connected(self, client: mqtt.Client, _ud: Any, _flags: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("broker refused the connection: %s", rc)
+            self._down.set()
+            return
+        for topic in self._subs:
+            client.subscribe(topic, qos=1)
+        log.info("connected to broker %s:%s", self.address.host, self.address.port)
+        self._up.set()
+
+    def _disconnected(self, _c: mqtt.Client, _ud: Any, _flags: Any, rc: Any, _p: Any) -> None:
+        if self._up.is_set():
+            log.warning("disconnected from broker: %s", rc)
+        self._up.clear()
+        self._down.set()
+
+    def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        inbound = Inbound(
+            msg.topic, msg.payload, msg.qos, msg.mid, bool(msg.dup), self._clock.now()
+        )
+        if self._on_message is not None:
+            self._on_message(inbound)
+
+    def _published(self, _c: mqtt.Client, _ud: Any, mid: int, _rc: Any, _p: Any) -> None:
+        fut = self._pending.pop(mid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    # --- for the gateway ----------------------------------------------------------------------
+
+    def ack(self, message: Inbound) -> None:
+        """Acknowledge a received message to the broker (after its event is committed)."""
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
+
+    def publish_nowait(
+        self, topic: str, payload: bytes | str, qos: int = 1
+    ) -> asyncio.Future[None]:
+        """Queue a publish; the future resolves on the broker's PUBACK."""
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        info = self._client.publish(topic, payload, qos=qos, retain=False)
+        if qos == 0:
+            fut.set_result(None)
+        else:
+            self._pending[info.mid] = fut
+        return fut
+
+    async def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, timeout: float = 10.0
+    ) -> None:
+        """Publish and wait for the PUBACK; raises PublishError after ``timeout``."""
+        fut = self.publish_nowait(topic, payload, qos)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise PublishError(f"no PUBACK for {topic} within {timeout}s") from None

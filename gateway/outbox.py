@@ -1,0 +1,112 @@
+"""Delivery of the outbox: every notice written with an alert change goes out, at least once.
+
+Notices are delivered in order of creation, concurrently within a batch; a failed one is retried
+with capped full-jitter backoff. A notice marked ``cancel_on_ack`` (an escalation) is dropped,
+not sent, once its alert is acknowledged — checked right before sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from gateway import metrics
+from gateway.alerts import AlertDesk
+from gateway.clock import Clock
+from gateway.records import OutboxItem
+from gateway.store import Store
+from rules.alerts import AlertStatus
+
+log = logging.getLogger("isogate.outbox")
+
+Send = Callable[[OutboxItem], Awaitable[None]]
+
+RETRY_BASE_S = 2.0
+RETRY_CAP_S = 300.0
+MAX_ATTEMPTS = 1000  # about three days at the cap: then an operator must look
+
+
+class Outbox:
+    """The delivery worker over the store's outbox table."""
+
+    def __init__(
+        self, store: Store, desk: AlertDesk, clock: Clock, channels: dict[str, Send]
+    ) -> None:
+        self.store = store
+        self.desk = desk
+        self.clock = clock
+        self.channels = channels
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New notices were committed: look now."""
+        self._wake.set()
+
+    async def run(self, poll_s: float = 1.0) -> None:
+        """Deliver forever (the gateway.outbox task)."""
+        while True:
+            self._wake.clear()
+            try:
+                delivered = await self.drain()
+            except Exception:
+                log.exception("outbox pass failed; retrying")
+                delivered = 0
+            if delivered:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_s)
+
+    async def drain(self) -> int:
+        """Deliver what is due now; returns how many notices were handled."""
+        items = await self.store.due_outbox(self.clock.now())
+        if not items:
+            metrics.OUTBOX_PENDING.set(0)
+            return 0
+        cancelled = [i.id for i in items if i.cancel_on_ack and self._acked(i.alert_id)]
+        live = [i for i in items if i.id not in cancelled]
+        results = await asyncio.gather(*(self._send(i) for i in live))
+        now = self.clock.now()
+        await self.store.outbox_done(
+            [i.id for i, ok in zip(live, results, strict=True) if ok and i.id is not None], now
+        )
+        await self.store.outbox_done([c for c in cancelled if c is not None], now, "cancelled")
+        return len(items)
+
+    def _acked(self, alert_id: str) -> bool:
+        alert = self.desk.find(alert_id)
+        # Not active any more (acknowledged or resolved) → its escalation notices are moot.
+        return alert is None or alert.status in (AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED)
+
+    async def _send(self, item: OutboxItem) -> bool:
+        send = self.channels.get(item.channel)
+        attempts = item.attempts + 1
+        try:
+            if send is None:
+                raise LookupError(f"channel {item.channel!r} is not configured")
+            if item.cancel_on_ack and self._acked(item.alert_id):
+                return False  # acknowledged while the batch was in flight
+            await send(item)
+        except Exception as exc:  # a channel's failure must not stop the others
+            retryable = getattr(exc, "retryable", True) and attempts < MAX_ATTEMPTS
+            metrics.DELIVERIES.labels(item.channel, "retry" if retryable else "failed").inc()
+            delay = random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2 ** min(attempts, 12)))
+            next_at = self.clock.now() + timedelta(seconds=delay) if retryable else None
+            if attempts == 1 or not retryable:
+                log.warning(
+                    "delivery of %s via %s to %s failed: %s",
+                    item.alert_id,
+                    item.channel,
+                    item.recipient,
+                    exc,
+                )
+            assert item.id is not None
+            await self.store.outbox_retry(
+                item.id, error=str(exc) or type(exc).__name__, next_at=next_at, attempts=attempts
+            )
+            return False
+        metrics.DELIVERIES.labels(item.channel, "ok").inc()
+        return True

@@ -1,0 +1,151 @@
+"""Typed rows that cross the store's boundary: what the pipeline writes, what the API reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rules.alerts import AlertStatus, AlertType, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One accepted event, as the log keeps it."""
+
+    received_at: datetime
+    ts: datetime
+    source: str
+    topic: str
+    device_key: str
+    device_id: str | None
+    household_id: str | None
+    kind: str
+    seq: int | None
+    report: str | None
+    data: dict[str, Any]
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """Input that could not be used, and why."""
+
+    received_at: datetime
+    source: str
+    topic: str
+    reason: str
+    payload: str
+    device_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSighting:
+    """A device address heard on a known topic that no household binds."""
+
+    device_key: str
+    protocol: str
+    address: str
+    topic: str
+    at: datetime
+    payload: str
+
+
+@dataclass(slots=True)
+class DeviceStatus:
+    """The last known state of one bound device (a projection of the event log)."""
+
+    device_id: str
+    household_id: str
+    last_seen: datetime | None = None
+    online: bool | None = None
+    status_at: datetime | None = None
+    battery: int | None = None
+    door_open: bool | None = None
+    door_changed_at: datetime | None = None
+    last_celsius: float | None = None
+    last_reading_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Alert:
+    """An alert and where it stands."""
+
+    id: str
+    type: AlertType
+    severity: Severity
+    household_id: str
+    device_id: str | None
+    status: AlertStatus
+    raised_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime
+    count: int
+    recipients: tuple[str, ...]
+    escalation_level: int
+    message: str
+    next_escalation_at: datetime | None = None
+    snapshot: str | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """SPEC §3: one active alert per (household, type, device)."""
+        return (self.household_id, self.type.value, self.device_id or "")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """Who did what to an alert, when (append-only)."""
+
+    alert_id: str
+    at: datetime
+    action: str
+    by: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A notification to deliver: one channel, one recipient, one body."""
+
+    alert_id: str
+    channel: str
+    recipient: str
+    target: str
+    body: str
+    created_at: datetime
+    cancel_on_ack: bool = False
+    id: int | None = None
+    attempts: int = 0
+
+
+@dataclass
+class Writes:
+    """Everything one pipeline step writes, committed in one transaction."""
+
+    events: list[EventRecord] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    unknown: list[UnknownSighting] = field(default_factory=list)
+    devices: dict[str, DeviceStatus] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    new_alert_ids: set[str] = field(default_factory=set)
+    history: list[HistoryEntry] = field(default_factory=list)
+    outbox: list[OutboxItem] = field(default_factory=list)
+    cancel_outbox_for: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.events
+            or self.rejected
+            or self.unknown
+            or self.devices
+            or self.alerts
+            or self.history
+            or self.outbox
+            or self.cancel_outbox_for
+        )

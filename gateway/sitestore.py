@@ -1,0 +1,44 @@
+"""The site as the store keeps it: merged by id, checked whole, revisioned for live reload."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.sitefile import SiteFileError, check_site, merge_sites
+from gateway.store import Store
+from rules.directory import Directory
+from rules.site import Site
+
+
+async def stored_site(store: Store) -> tuple[int, Site | None]:
+    """The stored site and its revision (0 and None before anything was loaded)."""
+    revision, doc = await store.read_site()
+    return revision, (Site.model_validate(doc) if revision else None)
+
+
+async def current_directory(store: Store) -> tuple[int, Directory]:
+    """The site compiled for the rules; an empty site before anything was loaded."""
+    revision, site = await stored_site(store)
+    return revision, Directory.build(site or Site())
+
+
+async def save_site(store: Store, new: Site, source: str, at: datetime) -> int:
+    """Merge ``new`` into the stored site by id, check the result whole, and store it.
+
+    Raises SiteFileError listing every problem; nothing is stored then.
+    """
+    _, stored = await stored_site(store)
+    merged = merge_sites(stored, new)
+    errors = check_site(merged, source)
+    if errors:
+        raise SiteFileError(errors)
+    entities = {
+        "staff": {s.id: s.model_dump(mode="json", exclude_none=True) for s in new.staff},
+        "households": {h.id: h.model_dump(mode="json", exclude_none=True) for h in new.households},
+    }
+    meta: dict[str, object] = {"timezone": new.timezone}
+    if new.policy is not None:
+        meta["policy"] = new.policy.model_dump(mode="json")
+    if new.shifts is not None:
+        meta["shifts"] = [s.model_dump(mode="json", exclude_none=True) for s in new.shifts]
+    return await store.save_site(entities=entities, meta=meta, at=at)

@@ -1,0 +1,1 @@
+"""isogate: the command line and the composition of the gateway's parts."""

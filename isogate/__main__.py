@@ -1,0 +1,3 @@
+from isogate.cli import main
+
+main()

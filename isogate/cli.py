@@ -1,0 +1,163 @@
+"""The ``isogate`` command (SPEC §5)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gateway.clock import SystemClock
+from gateway.settings import Settings
+from gateway.sitefile import SiteFileError, load_site_file
+from gateway.sitestore import save_site
+from gateway.store import Store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Home-isolation gateway.")
+user_app = typer.Typer(no_args_is_help=True, help="API and console users.")
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML file of settings", exists=True)
+]
+ROLES = ("admin", "supervisor", "watcher", "officer", "doctor", "technician")
+
+
+def _settings(config: Path | None) -> Settings:
+    return Settings.load(config)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def run(config: ConfigOpt = None) -> None:
+    """Run the gateway against the configured broker and database."""
+    from gateway.service import Gateway
+
+    settings = _settings(config)
+    _logging(settings.log_level)
+    try:
+        asyncio.run(Gateway(settings, SystemClock()).run())
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+async def _load(settings: Settings, path: Path) -> int:
+    site = load_site_file(path)
+    async with Store.open(settings.db_url) as store:
+        return await save_site(store, site, path.name, SystemClock().now())
+
+
+def _load_cmd(path: Path, config: Path | None) -> None:
+    settings = _settings(config)
+    try:
+        revision = asyncio.run(_load(settings, path))
+    except SiteFileError as exc:
+        console.print(f"[red]{path}: refused, nothing loaded[/red]")
+        for err in exc.errors:
+            console.print(f"  {err}")
+        raise typer.Exit(1) from None
+    console.print(f"{path}: loaded (site revision {revision})")
+
+
+@app.command()
+def load(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], config: ConfigOpt = None
+) -> None:
+    """Create or update the site from a site file (YAML), all or nothing."""
+    _load_cmd(path, config)
+
+
+@app.command(name="import")
+def import_(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], config: ConfigOpt = None
+) -> None:
+    """Create or update households from the register (CSV), all or nothing."""
+    _load_cmd(path, config)
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    config: ConfigOpt = None,
+) -> None:
+    """Add a user; prints its token once, alone on the last line."""
+    if role not in ROLES:
+        console.print(f"[red]role must be one of {', '.join(ROLES)}[/red]")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    token = secrets.token_urlsafe(24)
+
+    async def add() -> None:
+        async with Store.open(settings.db_url) as store:
+            await store.add_user(name, role, token, SystemClock().now())
+
+    asyncio.run(add())
+    console.print(f"user {name} ({role}) added; the token is shown once:")
+    sys.stdout.write(token + "\n")
+
+
+@app.command()
+def demo(
+    households: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    speed: Annotated[float, typer.Option(help="demo seconds per real second")] = 60.0,
+    config: ConfigOpt = None,
+) -> None:
+    """Embedded broker, simulated households with a scripted day, the gateway and the API."""
+    from isogate.demo import run_demo
+
+    settings = _settings(config)
+    _logging("WARNING")
+    try:
+        asyncio.run(run_demo(settings, households=households, speed=speed, console=console))
+    except KeyboardInterrupt:
+        console.print("demo stopped")
+
+
+@app.command()
+def simulate(
+    address: Annotated[str, typer.Argument(help="device id (native) or friendly name")],
+    action: Annotated[str, typer.Argument(help="open | close | heartbeat | offline | online")],
+    flavour: Annotated[str, typer.Option(help="native | zigbee2mqtt")] = "zigbee2mqtt",
+    config: ConfigOpt = None,
+) -> None:
+    """Play a door sensor against the configured broker."""
+    from gateway.mqtt import BrokerAddress
+    from simulators.door import DoorSensor
+    from simulators.link import SimLink
+
+    settings = _settings(config)
+    where = BrokerAddress.parse(settings.mqtt_url)
+    with SimLink(where.host, where.port) as link:
+        sensor = DoorSensor(
+            link, address, flavour, base_topic=settings.base_topic, z2m_base=settings.z2m_base_topic
+        )
+        match action:
+            case "open":
+                sensor.open()
+            case "close":
+                sensor.close()
+            case "heartbeat":
+                sensor.heartbeat()
+            case "offline" | "online":
+                sensor.availability(action == "online")
+            case _:
+                console.print(f"[red]unknown action {action!r}[/red]")
+                raise typer.Exit(2)
+    console.print(f"{flavour} {address}: {action} published")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

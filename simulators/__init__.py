@@ -1,0 +1,1 @@
+"""Fake devices and peers that speak the real protocols over real connections."""

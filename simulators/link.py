@@ -1,0 +1,72 @@
+"""A device's MQTT link: a paho client on its own network thread, QoS 1 publishes confirmed."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from types import TracebackType
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+
+class SimLink:
+    """One MQTT connection for one or more simulated devices (sync, thread-safe publishes)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str | None = None,
+        will: tuple[str, str] | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self.client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"sim-{uuid.uuid4().hex[:10]}",
+            protocol=mqtt.MQTTv311,
+        )
+        self.client.max_inflight_messages_set(10_000)
+        self.client.max_queued_messages_set(0)
+        if will is not None:
+            self.client.will_set(will[0], will[1], qos=1, retain=True)
+        self._connected = threading.Event()
+        self.client.on_connect = lambda *a: self._connected.set()
+        self.client.on_socket_open = self._nodelay
+
+    @staticmethod
+    def _nodelay(_c: Any, _ud: Any, sock: Any) -> None:
+        if hasattr(sock, "setsockopt"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def __enter__(self) -> SimLink:
+        self.client.connect(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        if not self._connected.wait(10):
+            raise ConnectionError(f"no CONNACK from {self.host}:{self.port}")
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        wait: bool = True,
+    ) -> mqtt.MQTTMessageInfo:
+        """Publish; with ``wait`` block until the broker acknowledged it."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if wait and qos > 0:
+            info.wait_for_publish(timeout=10)
+            if not info.is_published():
+                raise TimeoutError(f"broker did not acknowledge {topic}")
+        return info

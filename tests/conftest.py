@@ -1,0 +1,250 @@
+"""Fixtures: a real broker (our own mosquitto), a real SQLite file, the gateway in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.clock import Clock, SystemClock
+from gateway.service import Gateway, Running
+from gateway.settings import Settings
+from gateway.sitestore import save_site
+from gateway.store import Store
+from rules.site import Site
+from simulators.broker import EmbeddedBroker, Mosquitto, mosquitto_available
+from simulators.link import SimLink
+
+
+@dataclass
+class TestBroker:
+    """The broker the tests talk to."""
+
+    kind: str
+    host: str
+    port: int
+    mosquitto: Mosquitto | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+def pytest_report_header() -> str:
+    if mosquitto_available():
+        return "broker: our own mosquitto on a free loopback port, config/mosquitto.conf"
+    return "broker: embedded amqtt (mosquitto not installed; restart tests are skipped)"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
+    """A broker for the whole session: mosquitto when installed, else embedded amqtt."""
+    if mosquitto_available():
+        with Mosquitto(tmp_path_factory.mktemp("mosquitto")) as m:
+            yield TestBroker("mosquitto", "127.0.0.1", m.port, m)
+        return
+    embedded = EmbeddedBroker()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(embedded.__aenter__())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started.wait(10)
+    yield TestBroker("amqtt", "127.0.0.1", embedded.port)
+    loop.call_soon_threadsafe(loop.stop)
+
+
+@pytest.fixture
+def mosquitto_only(broker: TestBroker) -> Mosquitto:
+    """Skip a test that needs mosquitto's persistence or restarts."""
+    if broker.mosquitto is None:
+        pytest.skip("needs mosquitto")
+    return broker.mosquitto
+
+
+def site_doc(**policy: Any) -> dict[str, Any]:
+    """The test community: SPEC §4's example, two households, a full roster."""
+    return {
+        "timezone": "Asia/Shanghai",
+        "policy": {"door_left_open_s": 120, **policy},
+        "staff": [
+            {"id": "w1", "name": "李伟", "role": "watcher", "phone": "+8613800000001"},
+            {"id": "w2", "name": "刘芳", "role": "watcher"},
+            {"id": "w3", "name": "周强", "role": "watcher"},
+            {"id": "p1", "name": "赵致远", "role": "officer", "phone": "+8613800000002"},
+            {"id": "p2", "name": "钱警官", "role": "officer"},
+            {"id": "d1", "name": "王医生", "role": "doctor"},
+            {"id": "t1", "name": "陈师傅", "role": "technician"},
+            {"id": "s1", "name": "黄主任", "role": "supervisor"},
+        ],
+        "shifts": [
+            {"watcher": "w1", "daily": "00:00-08:00", "households": "all"},
+            {"watcher": "w2", "daily": "08:00-16:00", "households": ["h1", "h2"]},
+            {"watcher": "w3", "daily": "16:00-24:00", "households": "all"},
+        ],
+        "households": [
+            {
+                "id": "h1",
+                "address": "幸福小区3栋2单元501",
+                "residents": [{"id": "r1", "name": "张三", "flags": ["elderly_alone"]}],
+                "officer": "p1",
+                "doctor": "d1",
+                "technician": "t1",
+                "isolation": {"start": "2026-11-20T00:00", "end": "2099-12-04T00:00"},
+                "devices": [
+                    {
+                        "id": "door-h1",
+                        "kind": "door",
+                        "protocol": "zigbee2mqtt",
+                        "address": "h1/front door",
+                    },
+                    {
+                        "id": "therm-r1",
+                        "kind": "thermometer",
+                        "protocol": "ble",
+                        "address": "A4:C1:38:00:00:01",
+                        "resident": "r1",
+                    },
+                ],
+                "visits": [
+                    {
+                        "start": "2026-11-23T10:00",
+                        "end": "2026-11-23T10:20",
+                        "reason": "delivery",
+                        "escort": "w2",
+                    }
+                ],
+            },
+            {
+                "id": "h2",
+                "address": "幸福小区3栋2单元502",
+                "residents": [{"id": "r2", "name": "李四"}],
+                "officer": "p2",
+                "doctor": "d1",
+                "technician": "t1",
+                "isolation": {"start": "2026-11-20T00:00", "end": "2099-12-04T00:00"},
+                "devices": [{"id": "door-h2", "kind": "door", "protocol": "native"}],
+            },
+        ],
+    }
+
+
+@dataclass
+class Harness:
+    """A running in-process gateway and what a test needs around it."""
+
+    settings: Settings
+    running: Running
+    broker: TestBroker
+    token: str
+    task: asyncio.Task[None]
+    alerts: queue.Queue[tuple[str, dict[str, Any]]] = field(default_factory=queue.Queue)
+
+    @property
+    def base(self) -> str:
+        return self.settings.base_topic
+
+    @property
+    def z2m(self) -> str:
+        return self.settings.z2m_base_topic
+
+    def link(self) -> SimLink:
+        return SimLink(self.broker.host, self.broker.port)
+
+    async def next_alert(self, timeout: float = 5.0) -> tuple[str, dict[str, Any]]:
+        """The next alert publication seen on the alert topics (topic, JSON)."""
+        return await asyncio.to_thread(self.alerts.get, True, timeout)
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("condition not met in time")
+            await asyncio.sleep(0.02)
+
+
+def unique_settings(tmp_path: Path, broker: TestBroker, **over: Any) -> Settings:
+    """Settings whose topics, client id and database belong to one test."""
+    tag = uuid.uuid4().hex[:8]
+    return Settings(
+        mqtt_url=broker.url,
+        data_dir=tmp_path / "data",
+        http_port=0,
+        base_topic=f"isogate-{tag}",
+        z2m_base_topic=f"z2m-{tag}",
+        omg_base_topic=f"home-{tag}",
+        client_id=f"isogate-test-{tag}",
+        **over,
+    )
+
+
+async def prepare(settings: Settings, doc: dict[str, Any], at: datetime) -> str:
+    """Load a site and make an admin token."""
+    token = uuid.uuid4().hex
+    async with Store.open(settings.db_url) as store:
+        await save_site(store, Site.model_validate(doc), "test", at)
+        await store.add_user("admin", "admin", token, at)
+    return token
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(
+    settings: Settings, broker: TestBroker, clock: Clock, token: str
+) -> AsyncIterator[Harness]:
+    """Run a gateway in this event loop, with a subscriber on its alert topics."""
+    ready: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(Gateway(settings, clock).run(ready.set_result))
+    try:
+        running = await asyncio.wait_for(asyncio.shield(ready), 15)
+    except BaseException:
+        task.cancel()
+        raise
+    h = Harness(settings, running, broker, token, task)
+    watcher = SimLink(broker.host, broker.port)
+
+    def on_message(_c: Any, _u: Any, msg: Any) -> None:
+        h.alerts.put((msg.topic, json.loads(msg.payload)))
+
+    watcher.client.on_message = on_message
+    with watcher:
+        watcher.client.subscribe(f"{settings.base_topic}/alerts/#", qos=1)
+        await asyncio.sleep(0.2)  # the SUBACK
+        try:
+            yield h
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path, broker: TestBroker) -> AsyncIterator[Harness]:
+    """A gateway on wall time, with the test community loaded."""
+    settings = unique_settings(tmp_path, broker)
+    clock = SystemClock()
+    token = await prepare(settings, site_doc(door_debounce_s=0), clock.now())
+    async with running_gateway(settings, broker, clock, token) as h:
+        yield h
+
+
+def at_local(text: str) -> datetime:
+    """An aware datetime from local Shanghai wall time ``YYYY-MM-DD HH:MM``."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
