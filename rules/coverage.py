@@ -1,0 +1,148 @@
+"""Watch-shift coverage: households under isolation that no watcher's shift covers.
+
+``coverage_tick`` raises ``no_watcher_on_duty`` (to the supervisors) once when a household's gap
+begins and clears it when a shift covers the household again, or when the household is no longer
+under isolation (or no longer in the site). ``shift_boundaries`` and ``next_boundary`` give the
+times at which the roster changes: the handover summary lists them, and a gateway that wants the
+gap raised on the second can schedule a coverage tick at the next boundary.
+
+Daily shifts are local times in the site's zone and may run past midnight; dated shifts run from
+their ``start`` (inclusive) to their ``end`` (exclusive), as :mod:`rules.roster` reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rules.alerts import AlertType, Clear, Decision, Raise
+from rules.directory import Directory
+from rules.site import Household, Shift
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageState:
+    """Households with a raised gap and when the gap was raised, sorted by household id."""
+
+    gaps: tuple[tuple[str, datetime], ...] = ()
+
+    def gap_since(self, household_id: str) -> datetime | None:
+        """When the household's current gap was raised, or None if it is covered."""
+        return dict(self.gaps).get(household_id)
+
+
+def uncovered(households: Iterable[Household], directory: Directory, t: datetime) -> list[str]:
+    """Ids of the households under isolation at ``t`` that no watcher's shift covers at ``t``.
+
+    Args:
+        households: Candidates; those not under isolation at ``t`` are skipped.
+        directory: The site (its roster).
+        t: An aware time.
+
+    Returns:
+        Household ids, in the order given.
+    """
+    return [
+        hh.id
+        for hh in households
+        if hh.isolation is not None and hh.isolation.contains(t) and not directory.on_duty(hh.id, t)
+    ]
+
+
+def coverage_tick(
+    state: CoverageState, now: datetime, directory: Directory
+) -> tuple[CoverageState, tuple[Decision, ...]]:
+    """Raise ``no_watcher_on_duty`` at the start of each gap, once; clear it when it ends.
+
+    Args:
+        state: The previous state (``CoverageState()`` at first).
+        now: The time of this tick.
+        directory: The site.
+
+    Returns:
+        The new state and the decisions.
+    """
+    gaps = dict(state.gaps)
+    now_open = set(uncovered(directory.households.values(), directory, now))
+    decisions: list[Decision] = []
+    for hid in sorted(gaps.keys() - now_open):
+        del gaps[hid]
+        hh = directory.households.get(hid)
+        watched = hh is not None and hh.isolation is not None and hh.isolation.contains(now)
+        reason = "已有值班人员" if watched else "已不在隔离期"
+        decisions.append(Clear(AlertType.NO_WATCHER_ON_DUTY, hid, None, now, reason))
+    local = now.astimezone(directory.site.tz)
+    for hid in sorted(now_open - gaps.keys()):
+        hh = directory.households[hid]
+        gaps[hid] = now
+        decisions.append(
+            Raise(
+                AlertType.NO_WATCHER_ON_DUTY,
+                hid,
+                None,
+                now,
+                f"无人值守: {hh.address} {local:%H:%M} 起无值班人员",
+                directory.recipients(AlertType.NO_WATCHER_ON_DUTY, hh, now),
+            )
+        )
+    return CoverageState(tuple(sorted(gaps.items()))), tuple(decisions)
+
+
+def shift_boundaries(
+    shifts: Iterable[Shift], start: datetime, end: datetime, tz: ZoneInfo
+) -> list[datetime]:
+    """Times in ``[start, end)`` at which any shift starts or ends.
+
+    Args:
+        shifts: The roster.
+        start: Inclusive lower bound (aware).
+        end: Exclusive upper bound (aware).
+        tz: The site's zone, in which daily shifts are local times.
+
+    Returns:
+        Sorted, each instant once, in ``tz``.
+    """
+    found: set[datetime] = set()
+    first_day = start.astimezone(tz).date() - timedelta(days=1)
+    last_day = end.astimezone(tz).date()
+    for shift in shifts:
+        if shift.daily is None:
+            if shift.start is not None and shift.end is not None:
+                found.update((shift.start, shift.end))
+            continue
+        # A daily shift starts and ends at the same local times every day; one past midnight
+        # ends on the next day, which the loop covers as that day's end time.
+        day = first_day
+        while day <= last_day:
+            found.add(datetime.combine(day, shift.daily.start, tzinfo=tz))
+            found.add(datetime.combine(day, shift.daily.end, tzinfo=tz))
+            day += timedelta(days=1)
+    return sorted({t.astimezone(tz) for t in found if start <= t < end})
+
+
+def next_boundary(shifts: Iterable[Shift], after: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first time strictly after ``after`` at which any shift starts or ends.
+
+    Args:
+        shifts: The roster.
+        after: An aware time.
+        tz: The site's zone.
+
+    Returns:
+        The boundary, or None when no shift starts or ends after ``after``.
+    """
+    roster = list(shifts)
+    # Every daily shift starts once a day, so two days always hold the next daily boundary.
+    near = [b for b in shift_boundaries(roster, after, after + timedelta(days=2), tz) if b > after]
+    if near:
+        return near[0]
+    later = [
+        t
+        for s in roster
+        if s.daily is None
+        for t in (s.start, s.end)
+        if t is not None and t > after
+    ]
+    return min(later).astimezone(tz) if later else None
