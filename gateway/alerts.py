@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.ids import ulid
 from gateway.records import Alert, HistoryEntry, OutboxItem, Writes
+from rules import escalation
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise
 from rules.directory import Directory
 
@@ -108,6 +109,7 @@ class AlertDesk:
             recipients=d.recipients,
             escalation_level=0,
             message=d.message,
+            next_escalation_at=escalation.next_escalation(0, now, self.directory.policy),
         )
         self._stage(w, alert)
         w.new_alert_ids.add(alert.id)
@@ -120,6 +122,50 @@ class AlertDesk:
         if current is None:
             return None
         return self._resolve(current, "system", d.reason, now, w)
+
+    def escalate_due(self, now: datetime, w: Writes) -> list[Alert]:
+        """Move every unacknowledged alert whose ack timeout ran out up the ladder.
+
+        A step that would tell nobody new (the officer already has a breach) is passed over in
+        the same move, so that the next person who can act hears after one timeout, not two.
+        """
+        policy = self.directory.policy
+        top = len(policy.escalation) - 1
+        moved = []
+        for alert in list(self._active.values()):
+            alert = self._staged.get(alert.id, alert)
+            if not alert.status.is_active or not escalation.due(
+                alert.escalation_level, alert.next_escalation_at, now, acked=False
+            ):
+                continue
+            hh = self.directory.households.get(alert.household_id)
+            if hh is None:
+                continue
+            level = min(alert.escalation_level, top)
+            recipients = alert.recipients
+            while level < top:
+                level += 1
+                recipients = escalation.escalation_targets(
+                    level, hh, policy, self.directory, now, alert.recipients
+                )
+                if set(recipients) - set(alert.recipients):
+                    break
+            up = replace(
+                alert,
+                status=AlertStatus.ESCALATED,
+                escalation_level=level,
+                recipients=recipients,
+                updated_at=now,
+                next_escalation_at=escalation.next_escalation(level, now, policy),
+            )
+            self._stage(w, up)
+            added = [p for p in recipients if p not in alert.recipients]
+            w.history.append(
+                HistoryEntry(alert.id, now, "escalated", None, f"level {level}: +{','.join(added)}")
+            )
+            self._announce(up, w, now, cancel_on_ack=True)
+            moved.append(up)
+        return moved
 
     # --- people -------------------------------------------------------------------------------
 

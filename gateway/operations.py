@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from gateway.alerts import AlertDesk, AlertError
 from gateway.clock import Clock
-from gateway.records import Alert, Writes
+from gateway.records import Alert, OutboxItem, Writes
 from gateway.store import Store
 
 
@@ -14,7 +14,7 @@ class AlertOps:
     """Acknowledge and resolve alerts from the API, the console or a police app."""
 
     def __init__(
-        self, store: Store, desk: AlertDesk, clock: Clock, wake: Callable[[], None]
+        self, store: Store, desk: AlertDesk, clock: Clock, wake: Callable[[list[OutboxItem]], None]
     ) -> None:
         self.store = store
         self.desk = desk
@@ -44,10 +44,10 @@ class AlertOps:
             if not w:
                 return changed
             try:
-                await self.store.commit(w)
+                fresh = await self.store.commit(w)
             except Exception:
                 self.desk.discard()
                 raise
             self.desk.install(w)
-        self._wake()
+        self._wake(fresh)
         return changed

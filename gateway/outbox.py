@@ -41,9 +41,13 @@ class Outbox:
         self.clock = clock
         self.channels = channels
         self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._fresh: list[OutboxItem] = []
 
-    def wake(self) -> None:
-        """New notices were committed: look now."""
+    def wake(self, fresh: list[OutboxItem] | None = None) -> None:
+        """New notices were committed: deliver ``fresh`` at once (no read back), then look."""
+        if fresh:
+            self._fresh.extend(fresh)
         self._wake.set()
 
     async def run(self, poll_s: float = 1.0) -> None:
@@ -62,10 +66,26 @@ class Outbox:
 
     async def drain(self) -> int:
         """Deliver what is due now; returns how many notices were handled."""
-        items = await self.store.due_outbox(self.clock.now())
+        if self._fresh:
+            # Just committed by the pipeline: deliver without reading them back (latency).
+            items, self._fresh = self._fresh, []
+        else:
+            items = [
+                i
+                for i in await self.store.due_outbox(self.clock.now())
+                if i.id not in self._in_flight
+            ]
         if not items:
             metrics.OUTBOX_PENDING.set(0)
             return 0
+        ids = {i.id for i in items if i.id is not None}
+        self._in_flight |= ids
+        try:
+            return await self._deliver(items)
+        finally:
+            self._in_flight -= ids
+
+    async def _deliver(self, items: list[OutboxItem]) -> int:
         cancelled = [i.id for i in items if i.cancel_on_ack and self._acked(i.alert_id)]
         live = [i for i in items if i.id not in cancelled]
         results = await asyncio.gather(*(self._send(i) for i in live))

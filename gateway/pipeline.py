@@ -28,7 +28,7 @@ from devices.events import (
 from devices.router import Router
 from gateway import metrics
 from gateway.alerts import AlertDesk
-from gateway.clock import Clock
+from gateway.clock import Clock, epoch, from_epoch
 from gateway.records import (
     DeviceStatus,
     EventRecord,
@@ -38,6 +38,8 @@ from gateway.records import (
     Writes,
 )
 from gateway.store import Store
+from rules import coverage, health, readings
+from rules.alerts import AlertType
 from rules.directory import Binding, Directory
 from rules.door import DoorState
 from rules.engine import Watch
@@ -46,6 +48,7 @@ log = logging.getLogger("isogate.pipeline")
 
 SEQ_MEMORY = 4096  # sequence numbers remembered per device for de-duplication
 REDELIVERY_WINDOW = timedelta(hours=6)
+LAST_TICK = "watch.last_tick"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,30 +106,73 @@ class Pipeline:
         self.router = router
         self.clock = clock
         self.directory = directory
-        self.watch = Watch(directory)
+        self.watch = Watch(directory, reference=clock.now())
         self.devices: dict[str, DeviceStatus] = {}
         self.seqs = SeenSeqs()
 
     async def restore(self) -> None:
         """Rebuild the in-memory projection from the store."""
-        self.desk.restore(await self.store.active_alerts())
+        now = self.clock.now()
+        active = await self.store.active_alerts()
+        self.desk.restore(active)
         self.devices = {d.device_id: d for d in await self.store.device_statuses()}
         self.seqs = SeenSeqs()
         for key, seq in reversed(await self.store.recent_seqs()):
             self.seqs.add(key, seq)
-        left_open = {a.device_id for a in self.desk.active() if a.type.value == "door_left_open"}
-        self.watch = Watch(self.directory)
+        last_tick = await self.store.meta(LAST_TICK)
+        self.watch = Watch(
+            self.directory,
+            reference=now,
+            last_tick=from_epoch(last_tick) if last_tick is not None else None,
+        )
+        raised = {(a.type, a.device_id) for a in active}
         for dev_id, d in self.devices.items():
             if d.door_open is not None:
                 self.watch.doors[dev_id] = DoorState(
-                    d.door_open, d.door_changed_at, dev_id in left_open
+                    d.door_open, d.door_changed_at, (AlertType.DOOR_LEFT_OPEN, dev_id) in raised
                 )
+            link = {True: health.Link.ONLINE, False: health.Link.OFFLINE}.get(
+                d.online,
+                health.Link.UNKNOWN,  # type: ignore[arg-type]
+            )
+            self.watch.health[dev_id] = health.DeviceHealth(
+                watched_since=now,
+                last_seen=d.last_seen,
+                link=link,
+                link_since=d.status_at,
+                offline_raised=(AlertType.DEVICE_OFFLINE, dev_id) in raised,
+                battery=d.battery,
+                low_battery_raised=(AlertType.LOW_BATTERY, dev_id) in raised,
+                tamper_raised=(AlertType.TAMPER, dev_id) in raised,
+            )
+        # Readings of the last two days tell which windows are already satisfied.
+        for e in await self.store.events_since("temperature", now - timedelta(days=2)):
+            binding = self.directory.device(e.device_id or "")
+            if binding is None or binding.device.resident is None or "celsius" not in e.data:
+                continue
+            key = (binding.household.id, binding.device.resident)
+            self.watch.readings[key], _ = readings.step(
+                self.watch.readings.get(key, readings.ReadingState()),
+                e.data["celsius"],
+                e.ts,
+                binding,
+                self.directory,
+            )
+        self.watch.coverage = coverage.CoverageState(
+            tuple(
+                sorted(
+                    (a.household_id, a.raised_at)
+                    for a in active
+                    if a.type is AlertType.NO_WATCHER_ON_DUTY
+                )
+            )
+        )
 
     def use_directory(self, directory: Directory) -> None:
         """A new site revision."""
         self.directory = directory
         self.desk.directory = directory
-        self.watch.reindex(directory)
+        self.watch.reindex(directory, self.clock.now())
 
     # --- the hot path -------------------------------------------------------------------------
 
@@ -147,10 +193,11 @@ class Pipeline:
         """Run the time-driven rules."""
         async with self.desk.lock:
             now = self.clock.now()
-            w = Writes()
+            w = Writes(meta={LAST_TICK: epoch(now)})
             for decision in self.watch.tick(now):
                 self._alert(self.desk.apply(decision, now, w))
-            return await self._commit(w) if w else []
+            self.desk.escalate_due(now, w)
+            return await self._commit(w)
 
     async def _commit(self, w: Writes) -> list[OutboxItem]:
         try:

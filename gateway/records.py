@@ -137,6 +137,7 @@ class Writes:
     history: list[HistoryEntry] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)
     cancel_outbox_for: set[str] = field(default_factory=set)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -148,4 +149,5 @@ class Writes:
             or self.history
             or self.outbox
             or self.cancel_outbox_for
+            or self.meta
         )

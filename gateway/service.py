@@ -148,11 +148,12 @@ class Gateway:
                 if not m.topic.startswith(self.ack_prefix)
             ]
             attempt = 0
+            fresh: list[OutboxItem] = []
             while True:
                 try:
                     with metrics.BATCH_SECONDS.time():
                         if arrivals:
-                            await r.pipeline.process(arrivals)
+                            fresh = await r.pipeline.process(arrivals)
                         for m in acks:
                             await self._ack_message(r, m)
                     break
@@ -165,7 +166,7 @@ class Gateway:
                     await self.clock.sleep(min(30.0, 0.5 * 2**attempt))
             for m in batch:
                 r.session.ack(m)
-            r.outbox.wake()
+            r.outbox.wake(fresh)
 
     async def _ack_message(self, r: Running, m: Inbound) -> None:
         alert_id = m.topic[len(self.ack_prefix) :]
@@ -191,8 +192,9 @@ class Gateway:
         while True:
             await self.clock.sleep(self.settings.tick_s)
             try:
-                if await r.pipeline.tick():
-                    r.outbox.wake()
+                fresh = await r.pipeline.tick()
+                if fresh:
+                    r.outbox.wake(fresh)
                 n += 1
                 if n % prune_every == 0:
                     await r.store.prune()

@@ -145,6 +145,8 @@ class Store:
                     )
                     .values(state="cancelled")
                 )
+            for key, value in w.meta.items():
+                await _set_meta(conn, key, value)
             items: list[OutboxItem] = []
             if w.outbox:
                 ids = await conn.execute(
@@ -178,6 +180,21 @@ class Store:
         )
         async with self.engine.connect() as conn:
             return [(k, s) for k, s in await conn.execute(q)]
+
+    async def meta(self, key: str) -> Any:
+        """A value the gateway keeps across restarts (e.g. the time of the last tick)."""
+        async with self.engine.connect() as conn:
+            return await _meta(conn, key)
+
+    async def events_since(self, kind: str, since: datetime) -> list[EventRecord]:
+        """Events of one kind since a time, oldest first (to replay into the rules)."""
+        q = (
+            sa.select(t.events)
+            .where(t.events.c.kind == kind, t.events.c.ts >= epoch(since))
+            .order_by(t.events.c.ts)
+        )
+        async with self.engine.connect() as conn:
+            return [_event(r) for r in (await conn.execute(q)).mappings()]
 
     async def has_digest(self, digest: str, since: datetime) -> bool:
         """Whether an event with this topic+payload digest was stored since ``since``."""

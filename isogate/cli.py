@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,6 +35,22 @@ def _settings(config: Path | None) -> Settings:
     return Settings.load(config)
 
 
+async def until_signal(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` until it ends or SIGTERM/SIGINT arrives; a signal is a clean stop."""
+    main = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await main
+    except asyncio.CancelledError:
+        if not main.cancelled():
+            raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
 def _logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -46,10 +64,8 @@ def run(config: ConfigOpt = None) -> None:
 
     settings = _settings(config)
     _logging(settings.log_level)
-    try:
-        asyncio.run(Gateway(settings, SystemClock()).run())
-    except KeyboardInterrupt:
-        console.print("stopped")
+    asyncio.run(until_signal(Gateway(settings, SystemClock()).run()))
+    console.print("gateway stopped")
 
 
 async def _load(settings: Settings, path: Path) -> int:
@@ -119,10 +135,10 @@ def demo(
 
     settings = _settings(config)
     _logging("WARNING")
-    try:
-        asyncio.run(run_demo(settings, households=households, speed=speed, console=console))
-    except KeyboardInterrupt:
-        console.print("demo stopped")
+    asyncio.run(
+        until_signal(run_demo(settings, households=households, speed=speed, console=console))
+    )
+    console.print("demo stopped")
 
 
 @app.command()

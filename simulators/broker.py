@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import shutil
 import signal
@@ -56,6 +57,8 @@ class Mosquitto:
             + f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
             + f"persistence_location {workdir}/\n"
             + f"log_dest file {workdir}/mosquitto.log\n"
+            # Started as root, mosquitto drops to user "mosquitto", which cannot write here.
+            + f"user {getpass.getuser()}\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -27,7 +27,7 @@ from simulators.link import SimLink
 
 
 @dataclass
-class TestBroker:
+class BrokerUnderTest:
     """The broker the tests talk to."""
 
     kind: str
@@ -47,11 +47,11 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerUnderTest]:
     """A broker for the whole session: mosquitto when installed, else embedded amqtt."""
     if mosquitto_available():
         with Mosquitto(tmp_path_factory.mktemp("mosquitto")) as m:
-            yield TestBroker("mosquitto", "127.0.0.1", m.port, m)
+            yield BrokerUnderTest("mosquitto", "127.0.0.1", m.port, m)
         return
     embedded = EmbeddedBroker()
     loop = asyncio.new_event_loop()
@@ -66,12 +66,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     started.wait(10)
-    yield TestBroker("amqtt", "127.0.0.1", embedded.port)
+    yield BrokerUnderTest("amqtt", "127.0.0.1", embedded.port)
     loop.call_soon_threadsafe(loop.stop)
 
 
 @pytest.fixture
-def mosquitto_only(broker: TestBroker) -> Mosquitto:
+def mosquitto_only(broker: BrokerUnderTest) -> Mosquitto:
     """Skip a test that needs mosquitto's persistence or restarts."""
     if broker.mosquitto is None:
         pytest.skip("needs mosquitto")
@@ -139,7 +139,15 @@ def site_doc(**policy: Any) -> dict[str, Any]:
                 "doctor": "d1",
                 "technician": "t1",
                 "isolation": {"start": "2026-11-20T00:00", "end": "2099-12-04T00:00"},
-                "devices": [{"id": "door-h2", "kind": "door", "protocol": "native"}],
+                "devices": [
+                    {"id": "door-h2", "kind": "door", "protocol": "native"},
+                    {
+                        "id": "therm-r2",
+                        "kind": "thermometer",
+                        "protocol": "native",
+                        "resident": "r2",
+                    },
+                ],
             },
         ],
     }
@@ -151,7 +159,7 @@ class Harness:
 
     settings: Settings
     running: Running
-    broker: TestBroker
+    broker: BrokerUnderTest
     token: str
     task: asyncio.Task[None]
     alerts: queue.Queue[tuple[str, dict[str, Any]]] = field(default_factory=queue.Queue)
@@ -179,19 +187,19 @@ class Harness:
             await asyncio.sleep(0.02)
 
 
-def unique_settings(tmp_path: Path, broker: TestBroker, **over: Any) -> Settings:
+def unique_settings(tmp_path: Path, broker: BrokerUnderTest, **over: Any) -> Settings:
     """Settings whose topics, client id and database belong to one test."""
     tag = uuid.uuid4().hex[:8]
-    return Settings(
-        mqtt_url=broker.url,
-        data_dir=tmp_path / "data",
-        http_port=0,
-        base_topic=f"isogate-{tag}",
-        z2m_base_topic=f"z2m-{tag}",
-        omg_base_topic=f"home-{tag}",
-        client_id=f"isogate-test-{tag}",
-        **over,
-    )
+    values: dict[str, Any] = {
+        "mqtt_url": broker.url,
+        "data_dir": tmp_path / "data",
+        "http_port": 0,
+        "base_topic": f"isogate-{tag}",
+        "z2m_base_topic": f"z2m-{tag}",
+        "omg_base_topic": f"home-{tag}",
+        "client_id": f"isogate-test-{tag}",
+    }
+    return Settings(**(values | over))
 
 
 async def prepare(settings: Settings, doc: dict[str, Any], at: datetime) -> str:
@@ -205,7 +213,7 @@ async def prepare(settings: Settings, doc: dict[str, Any], at: datetime) -> str:
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    settings: Settings, broker: TestBroker, clock: Clock, token: str
+    settings: Settings, broker: BrokerUnderTest, clock: Clock, token: str
 ) -> AsyncIterator[Harness]:
     """Run a gateway in this event loop, with a subscriber on its alert topics."""
     ready: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
@@ -234,13 +242,33 @@ async def running_gateway(
 
 
 @pytest.fixture
-async def gateway(tmp_path: Path, broker: TestBroker) -> AsyncIterator[Harness]:
+async def gateway(tmp_path: Path, broker: BrokerUnderTest) -> AsyncIterator[Harness]:
     """A gateway on wall time, with the test community loaded."""
     settings = unique_settings(tmp_path, broker)
     clock = SystemClock()
     token = await prepare(settings, site_doc(door_debounce_s=0), clock.now())
     async with running_gateway(settings, broker, clock, token) as h:
         yield h
+
+
+@contextlib.asynccontextmanager
+async def fake_time_gateway(
+    tmp_path: Path, broker: BrokerUnderTest, start: datetime, doc: dict[str, Any] | None = None
+) -> AsyncIterator[tuple[Harness, Any]]:
+    """A gateway whose clock moves only when the test says (FakeClock.advance)."""
+    from gateway.clock import FakeClock
+
+    settings = unique_settings(tmp_path, broker)
+    clock = FakeClock(start)
+    token = await prepare(settings, doc or site_doc(door_debounce_s=0), start)
+    async with running_gateway(settings, broker, clock, token) as h:
+        yield h, clock
+
+
+async def advance(clock: Any, seconds: float, settle: float = 0.15) -> None:
+    """Move fake time and let the gateway's tick run."""
+    clock.advance(seconds)
+    await asyncio.sleep(settle)
 
 
 def at_local(text: str) -> datetime:

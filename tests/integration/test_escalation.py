@@ -1,0 +1,136 @@
+"""Alert lifecycle over the real broker with a fake clock: escalation, ack, resolve, roster."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+
+from simulators.door import DoorSensor
+from tests.conftest import BrokerUnderTest, Harness, advance, at_local, fake_time_gateway, site_doc
+
+
+async def _alerts_until(h: Harness, pred, timeout: float = 5.0) -> list[tuple[str, dict]]:
+    seen = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            item = await h.next_alert(timeout=0.2)
+        except Exception:
+            continue
+        seen.append(item)
+        if pred(item):
+            return seen
+    raise TimeoutError(f"no matching alert; saw {[(t, a['type'], a['status']) for t, a in seen]}")
+
+
+async def _drain(h: Harness, wait: float = 0.3) -> list[tuple[str, dict]]:
+    await asyncio.sleep(wait)
+    out = []
+    while not h.alerts.empty():
+        out.append(h.alerts.get_nowait())
+    return out
+
+
+async def _breach(h: Harness) -> dict:
+    with h.link() as link:
+        await asyncio.to_thread(DoorSensor(link, "door-h2", "native", base_topic=h.base).open)
+    seen = await _alerts_until(h, lambda i: i[0].endswith("/alerts"))
+    return seen[-1][1]
+
+
+async def test_unacknowledged_breach_escalates_to_the_supervisor(
+    tmp_path: Path, broker: BrokerUnderTest
+):
+    """Nobody acks for ack_timeout_s (120 s): the alert goes to the supervisor too."""
+    async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, clock):
+        alert = await _breach(h)
+        assert alert["recipients"] == ["p2", "w1"]
+        await _drain(h)
+        await advance(clock, 119)
+        assert [a for _, a in await _drain(h) if a["id"] == alert["id"]] == []
+        await advance(clock, 2)
+        seen = await _alerts_until(h, lambda i: i[0].endswith("/alerts/to/s1"))
+        up = seen[-1][1]
+        assert up["id"] == alert["id"]
+        assert up["status"] == "escalated"
+        assert up["escalation_level"] == 2
+        assert up["recipients"] == ["p2", "w1", "s1"]
+        history = await h.running.store.alert_history(alert["id"])
+        assert [e.action for e in history] == ["raised", "escalated"]
+
+
+async def test_mqtt_ack_stops_escalation(tmp_path: Path, broker: BrokerUnderTest):
+    """The officer acks from the police app: no escalation notice goes out after it."""
+    async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, clock):
+        alert = await _breach(h)
+        with h.link() as app:
+            await asyncio.to_thread(
+                app.publish, f"{h.base}/ack/{alert['id']}", json.dumps({"by": "p2"})
+            )
+        seen = await _alerts_until(h, lambda i: i[1]["status"] == "acknowledged")
+        assert seen[-1][1]["id"] == alert["id"]
+        await _drain(h)
+        for _ in range(5):
+            await advance(clock, 130)
+        # Other alerts happen meanwhile (the door stays open); the breach is never heard again.
+        assert [a for _, a in await _drain(h) if a["id"] == alert["id"]] == []
+        stored = await h.running.store.get_alert(alert["id"])
+        assert stored.status.value == "acknowledged"
+        assert stored.acked_by == "p2"
+        assert stored.escalation_level == 0
+
+
+async def test_ack_with_bad_payload_is_rejected_not_fatal(tmp_path: Path, broker: BrokerUnderTest):
+    """An ack without 'by', or for an unknown alert, lands in the rejected list."""
+    async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, _):
+        with h.link() as app:
+            await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b'{"by": "p1"}')
+            await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b"[]")
+        await h.wait_for(lambda: _n_rejected(h, 2))
+        reasons = [r.reason for r in await h.running.store.list_rejected()]
+        assert any("no alert NOPE" in r for r in reasons)
+        assert any("by" in r for r in reasons)
+
+
+async def _n_rejected(h: Harness, n: int) -> bool:
+    return len(await h.running.store.list_rejected()) >= n
+
+
+async def test_rest_resolve_of_a_breach_needs_a_note(tmp_path: Path, broker: BrokerUnderTest):
+    """POST resolve without a note is 422; with one it resolves and is published."""
+    async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, _):
+        alert = await _breach(h)
+        url = f"http://127.0.0.1:{h.running.http_port}/api/v1/alerts/{alert['id']}"
+        auth = {"Authorization": f"Bearer {h.token}"}
+        async with httpx.AsyncClient(headers=auth) as client:
+            assert (await client.post(url + "/resolve", json={})).status_code == 422
+            assert (await client.post(url + "/ack")).json()["status"] == "acknowledged"
+            done = await client.post(url + "/resolve", json={"note": "送餐人员误开门，已核实"})
+            assert done.status_code == 200
+            assert done.json()["status"] == "resolved"
+            detail = (await client.get(url)).json()
+        assert [e["action"] for e in detail["history"]] == ["raised", "acknowledged", "resolved"]
+        assert {d["state"] for d in detail["deliveries"]} == {"delivered"}
+        seen = await _alerts_until(h, lambda i: i[1]["status"] == "resolved")
+        assert seen[-1][1]["id"] == alert["id"]
+
+
+async def test_roster_gap_raises_no_watcher_on_duty_to_the_supervisor(
+    tmp_path: Path, broker: BrokerUnderTest
+):
+    """08:00-16:00 covers only h1: at 08:00 h2 is watched by nobody → supervisor told."""
+    doc = site_doc()
+    doc["shifts"][1]["households"] = ["h1"]
+    start = at_local("2026-11-23 07:59")
+    async with fake_time_gateway(tmp_path, broker, start, doc) as (h, clock):
+        await advance(clock, 30)
+        assert await _drain(h) == []
+        await advance(clock, 31)
+        seen = await _alerts_until(h, lambda i: i[0].endswith("/alerts/to/s1"))
+        gap = seen[-1][1]
+        assert gap["type"] == "no_watcher_on_duty"
+        assert gap["household"] == "h2"
+        assert gap["recipients"] == ["s1"]
