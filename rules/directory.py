@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from devices.events import DeviceRef, Protocol
 from rules.alerts import AlertType
@@ -58,7 +59,7 @@ class Directory:
         return d
 
     @property
-    def tz(self):  # type: ignore[no-untyped-def]
+    def tz(self) -> ZoneInfo:
         """The site's time zone."""
         return self.site.tz
 

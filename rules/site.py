@@ -79,7 +79,7 @@ class DailySpan(BaseModel):
         if h2 == 24 and m2 != 0:
             raise ValueError(f"{text!r}: 24:xx is not a time")
         start, end = time(h1, m1), time(h2 % 24, m2)
-        if start == end:
+        if start == end and not (h1 == m1 == m2 == 0 and h2 == 24):
             raise ValueError(f"{text!r} is empty")
         return cls(start=start, end=end, text=text.strip())
 
@@ -89,6 +89,8 @@ class DailySpan(BaseModel):
 
     def contains(self, t: time) -> bool:
         """Whether a local time of day falls in the span (start inclusive, end exclusive)."""
+        if self.start == self.end:  # 00:00-24:00, the whole day
+            return True
         if self.start < self.end:
             return self.start <= t < self.end
         return t >= self.start or t < self.end
