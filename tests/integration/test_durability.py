@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gateway.clock import SystemClock
@@ -19,39 +15,8 @@ from gateway.settings import Settings
 from gateway.store import Store
 from simulators.broker import Mosquitto, free_port
 from simulators.link import SimLink
+from simulators.process import start_gateway, wait_healthy
 from tests.conftest import BrokerUnderTest, prepare, site_doc, unique_settings
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _start(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ISOGATE_MQTT_URL": settings.mqtt_url,
-        "ISOGATE_DATA_DIR": str(settings.data_dir),
-        "ISOGATE_HTTP_PORT": str(settings.http_port),
-        "ISOGATE_BASE_TOPIC": settings.base_topic,
-        "ISOGATE_Z2M_BASE_TOPIC": settings.z2m_base_topic,
-        "ISOGATE_CLIENT_ID": settings.client_id,
-        "ISOGATE_LOG_LEVEL": "WARNING",
-    }
-    log = (settings.data_dir / "gateway.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "isogate", "run"], cwd=REPO, env=env, stdout=log, stderr=log
-    )
-
-
-async def _wait_healthy(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("gateway did not become healthy")
 
 
 async def _events(settings: Settings) -> list[int]:
@@ -95,9 +60,9 @@ async def test_sigkill_mid_burst_and_5000_while_down_loses_nothing(
     settings = unique_settings(tmp_path, broker, http_port=free_port())
     await prepare(settings, _quiet_site(), SystemClock().now())
     topic = f"{settings.base_topic}/dev/door-h2/event"
-    gw = _start(settings)
+    gw = start_gateway(settings)
     try:
-        await _wait_healthy(settings.http_port)
+        await wait_healthy(settings.http_port)
         with SimLink(broker.host, broker.port) as link:
             first = asyncio.create_task(asyncio.to_thread(_burst, link, topic, range(1, 3001)))
             await _wait_events(settings, 300, timeout=30)
@@ -106,7 +71,7 @@ async def test_sigkill_mid_burst_and_5000_while_down_loses_nothing(
             await first
             stored_at_kill = len(await _events(settings))
             await asyncio.to_thread(_burst, link, topic, range(3001, 8001))
-        gw = _start(settings)
+        gw = start_gateway(settings)
         seqs = await _wait_events(settings, 8000)
         await asyncio.sleep(1.0)  # anything redelivered twice would land by now
         seqs = await _events(settings)
@@ -126,16 +91,16 @@ async def test_broker_restart_while_gateway_down_keeps_queued_events(
     settings = unique_settings(tmp_path, broker, http_port=free_port())
     await prepare(settings, _quiet_site(), SystemClock().now())
     topic = f"{settings.base_topic}/dev/door-h2/event"
-    gw = _start(settings)
+    gw = start_gateway(settings)
     try:
-        await _wait_healthy(settings.http_port)
+        await wait_healthy(settings.http_port)
         gw.send_signal(signal.SIGTERM)
         gw.wait(20)
         with SimLink(broker.host, broker.port) as link:
             await asyncio.to_thread(_burst, link, topic, range(1, 1501))
         mosquitto_only.restart()
-        gw = _start(settings)
-        await _wait_healthy(settings.http_port)
+        gw = start_gateway(settings)
+        await wait_healthy(settings.http_port)
         seqs = await _wait_events(settings, 1500, timeout=60)
     finally:
         gw.kill()
@@ -150,9 +115,9 @@ async def test_gateway_stops_cleanly_on_signal(
     """SIGTERM or Ctrl-C ends `isogate run` promptly with exit status 0."""
     settings = unique_settings(tmp_path, broker, http_port=free_port())
     await prepare(settings, _quiet_site(), SystemClock().now())
-    gw = _start(settings)
+    gw = start_gateway(settings)
     try:
-        await _wait_healthy(settings.http_port)
+        await wait_healthy(settings.http_port)
         gw.send_signal(signum)
         assert gw.wait(15) == 0
     finally:
