@@ -60,7 +60,7 @@ def _availability(device: DeviceRef, payload: bytes) -> Decoded:
         try:
             state = json.loads(text).get("state")
         except (json.JSONDecodeError, AttributeError):
-            return Rejected("availability is not JSON {\"state\": ...}", device)
+            return Rejected('availability is not JSON {"state": ...}', device)
     if state in ("online", "offline"):
         return [StatusEvent(device=device, online=state == "online")]
     return Rejected(f"availability must be online or offline, got {str(state)[:40]!r}", device)
