@@ -134,6 +134,8 @@ class AlertDesk:
         moved = []
         for alert in list(self._active.values()):
             alert = self._staged.get(alert.id, alert)
+            if alert.severity not in policy.escalate_severities:
+                continue
             if not alert.status.is_active or not escalation.due(
                 alert.escalation_level, alert.next_escalation_at, now, acked=False
             ):

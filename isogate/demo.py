@@ -152,7 +152,10 @@ async def _play(
     s: Settings, clock: ScaledClock, console: Console, stopped: Callable[[], bool]
 ) -> None:
     where = BrokerAddress.parse(s.mqtt_url)
-    with SimLink(where.host, where.port) as devices, SimLink(where.host, where.port) as watch:
+    with contextlib.ExitStack() as stack:
+        # Connecting blocks until CONNACK, and the embedded broker runs on this loop: off-thread.
+        devices = await asyncio.to_thread(stack.enter_context, SimLink(where.host, where.port))
+        watch = await asyncio.to_thread(stack.enter_context, SimLink(where.host, where.port))
 
         def show(_c: object, _u: object, msg: object) -> None:
             alert = json.loads(msg.payload)  # type: ignore[attr-defined]

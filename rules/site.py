@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from devices.events import Protocol
+from rules.alerts import Severity
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in its kind")]
@@ -118,7 +119,10 @@ class Policy(Strict):
     )
     device_offline_s: int = Field(600, ge=30, le=7 * 86_400, description="Default silence allowed")
     offline_s_by_kind: dict[DeviceKind, int] = Field(
-        default_factory=dict, description="Silence allowed per device kind, overrides the default"
+        # A battery contact sensor reports about hourly when nothing happens (Aqara: ~50 min); a
+        # clinical thermometer speaks only when used, twice a day. Mains devices: the default.
+        default_factory=lambda: {DeviceKind.DOOR: 4200, DeviceKind.THERMOMETER: 14 * 3600},
+        description="Silence allowed per device kind, overrides device_offline_s",
     )
     offline_grace_s: int = Field(
         300, ge=0, le=86_400, description="An 'offline' status must last this long to alert"
@@ -127,6 +131,11 @@ class Policy(Strict):
     ack_timeout_s: int = Field(120, ge=10, le=86_400)
     escalation: list[Role] = Field(
         default_factory=lambda: [Role.WATCHER, Role.OFFICER, Role.SUPERVISOR], min_length=1
+    )
+    escalate_severities: list[Severity] = Field(
+        default_factory=lambda: [Severity.CRITICAL, Severity.HIGH],
+        description="Severities that escalate when not acknowledged; a dead battery does not "
+        "go to the police",
     )
 
     _split_windows = field_validator("reading_windows", mode="before")(

@@ -1,0 +1,50 @@
+"""`isogate demo` as a newcomer runs it: a breach shows within seconds, Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from simulators.broker import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_shows_a_breach_within_seconds_and_stops_on_ctrl_c(tmp_path: Path):
+    """The scripted night's 03:00 breach is printed; SIGINT ends the demo cleanly."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    env |= {
+        "ISOGATE_DATA_DIR": str(tmp_path),
+        "ISOGATE_HTTP_PORT": str(free_port()),
+        "COLUMNS": "200",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "isogate", "demo", "--speed", "60"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 40
+    try:
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("ALERT") and "door_breach" in line:
+                break
+        alerts = [x for x in lines if x.startswith("ALERT")]
+        assert any("door_breach" in x and "p1,w1" in x for x in alerts), "".join(lines)
+        assert any("login token" in x for x in lines)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
