@@ -3,7 +3,8 @@
 Wire format, base topic ``isogate`` by default:
 - ``isogate/dev/<device_id>/event``: a JSON object with ``type`` door | temperature | heartbeat,
   optional ``ts`` (epoch seconds or ISO 8601 with offset), ``seq``, ``battery``, ``tamper``;
-  door adds ``open`` (bool), temperature adds ``celsius``.
+  door adds ``open`` (bool), temperature adds ``celsius`` — or ``hts``, the GATT Health
+  Thermometer measurement (0x2A1C) as hex, when a bridge forwards it raw.
 - ``isogate/dev/<device_id>/status``: ``online`` / ``offline`` (retained; the device's last will).
 """
 
@@ -30,6 +31,7 @@ from devices.events import (
     StatusEvent,
     TemperatureEvent,
 )
+from devices.hts import temperature_from_hts
 
 
 def decode(base_topic: str, topic: str, payload: bytes) -> Decoded:
@@ -73,6 +75,11 @@ def _event(device: DeviceRef, payload: bytes) -> Event:
             raise PayloadError("door event without open: true/false")
         return DoorEvent(open=is_open, **common)  # type: ignore[arg-type]
     if kind == "temperature":
+        if "hts" in obj:
+            # A bridge forwarding the GATT Temperature Measurement (0x2A1C) raw, as hex. Its own
+            # time stamp is the device's local wall time: "ts" (with an offset) is preferred.
+            celsius, _device_time, site = temperature_from_hts(obj["hts"])
+            return TemperatureEvent(celsius=celsius, body_site=site, **common)  # type: ignore[arg-type]
         if "celsius" not in obj:
             raise PayloadError("temperature event without celsius")
         return TemperatureEvent(celsius=body_temperature(obj["celsius"]), **common)  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices import native, zigbee2mqtt
+from devices import ble, native, zigbee2mqtt
 from devices.events import Decoded, Ignored
 
 
@@ -22,6 +22,7 @@ class Router:
             f"{self.base_topic}/dev/+/event",
             f"{self.base_topic}/dev/+/status",
             f"{self.z2m_base}/#",
+            f"{self.omg_base}/+/BTtoMQTT/#",
         ]
 
     def decode(self, topic: str, payload: bytes) -> Decoded:
@@ -30,4 +31,6 @@ class Router:
             return native.decode(self.base_topic, topic, payload)
         if topic.startswith(self.z2m_base + "/"):
             return zigbee2mqtt.decode(self.z2m_base, topic, payload)
+        if topic.startswith(self.omg_base + "/"):
+            return ble.decode(self.omg_base, topic, payload)
         return Ignored(f"no decoder for topic {topic!r}")
