@@ -37,9 +37,9 @@ async def _next_of(
         except Exception:
             continue
         seen.append((topic, alert["type"], alert["status"]))
-        if alert["type"] == type_ and topic.endswith(topic_end):
-            if device is None or alert["device"] == device:
-                return alert
+        wanted = device is None or alert["device"] == device
+        if alert["type"] == type_ and topic.endswith(topic_end) and wanted:
+            return alert
     raise TimeoutError(f"no {type_} on *{topic_end}; saw {seen}")
 
 
