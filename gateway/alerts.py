@@ -18,6 +18,7 @@ from gateway.records import Alert, HistoryEntry, OutboxItem, Writes
 from rules import escalation
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise
 from rules.directory import Directory
+from rules.site import ChannelKind
 
 
 class AlertError(Exception):
@@ -93,7 +94,7 @@ class AlertDesk:
             )
             self._stage(w, alert)
             w.history.append(HistoryEntry(alert.id, now, "repeated", None, d.message))
-            self._announce(alert, w, now)
+            self._announce(alert, w, now, change="repeated")
             return alert
         alert = Alert(
             id=ulid(now),
@@ -114,7 +115,7 @@ class AlertDesk:
         self._stage(w, alert)
         w.new_alert_ids.add(alert.id)
         w.history.append(HistoryEntry(alert.id, now, "raised", None, d.message))
-        self._announce(alert, w, now)
+        self._announce(alert, w, now, change="raised")
         return alert
 
     def _clear(self, d: Clear, now: datetime, w: Writes) -> Alert | None:
@@ -165,7 +166,7 @@ class AlertDesk:
             w.history.append(
                 HistoryEntry(alert.id, now, "escalated", None, f"level {level}: +{','.join(added)}")
             )
-            self._announce(up, w, now, cancel_on_ack=True)
+            self._announce(up, w, now, change="escalated", cancel_on_ack=True, added=tuple(added))
             moved.append(up)
         return moved
 
@@ -194,7 +195,7 @@ class AlertDesk:
         self._stage(w, acked)
         w.history.append(HistoryEntry(alert.id, now, "acknowledged", by, None))
         w.cancel_outbox_for.add(alert.id)
-        self._announce(acked, w, now)
+        self._announce(acked, w, now, change="acknowledged")
         return acked
 
     def resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
@@ -218,7 +219,7 @@ class AlertDesk:
         self._stage(w, done)
         w.history.append(HistoryEntry(alert.id, now, "resolved", by, note))
         w.cancel_outbox_for.add(alert.id)
-        self._announce(done, w, now)
+        self._announce(done, w, now, change="resolved")
         return done
 
     # --- news ---------------------------------------------------------------------------------
@@ -250,14 +251,78 @@ class AlertDesk:
         w: Writes,
         now: datetime,
         *,
+        change: str,
         cancel_on_ack: bool = False,
-        recipients: tuple[str, ...] | None = None,
+        added: tuple[str, ...] = (),
     ) -> None:
+        """Queue the news of an alert change on every channel that carries it."""
         body = json.dumps(self.payload(alert), ensure_ascii=False)
         base = self.base_topic
-        targets = [("*", f"{base}/alerts")]
-        targets += [(p, f"{base}/alerts/to/{p}") for p in (recipients or alert.recipients)]
+        targets = [("*", f"{base}/alerts")] + [
+            (p, f"{base}/alerts/to/{p}") for p in alert.recipients
+        ]
         for person, topic in targets:
             w.outbox.append(
                 OutboxItem(alert.id, "mqtt", person, topic, body, now, cancel_on_ack=cancel_on_ack)
             )
+        if change == "repeated":
+            return  # a repeat is news for the console and the apps, not for SMS or groups
+        d = self.directory
+        for channel in d.site.channels or []:
+            if not channel.carries(alert.type, alert.severity, alert.household_id):
+                continue
+            people = [d.staff[p] for p in alert.recipients if p in d.staff]
+            people = [p for p in people if not channel.roles or p.role in channel.roles]
+            if channel.kind is ChannelKind.SMS:
+                if change not in ("raised", "escalated"):
+                    continue
+                for person in people:
+                    if person.phone and (change == "raised" or person.id in added):
+                        w.outbox.append(
+                            OutboxItem(
+                                alert.id,
+                                channel.id,
+                                person.id,
+                                person.phone,
+                                self._notice(alert, person.id),
+                                now,
+                                cancel_on_ack=cancel_on_ack,
+                            )
+                        )
+            elif people or not channel.roles:
+                w.outbox.append(
+                    OutboxItem(
+                        alert.id,
+                        channel.id,
+                        "group",
+                        channel.url or "",
+                        self._notice(alert, None),
+                        now,
+                        cancel_on_ack=cancel_on_ack,
+                    )
+                )
+
+    def _notice(self, alert: Alert, person: str | None) -> str:
+        """What a channel needs to render the alert for one person (or a group)."""
+        hh = self.directory.households.get(alert.household_id)
+        staff = self.directory.staff.get(person or "")
+        return json.dumps(
+            {
+                "alert_id": alert.id,
+                "type": alert.type.value,
+                "severity": alert.severity.value,
+                "status": alert.status.value,
+                "household_id": alert.household_id,
+                "address": hh.address if hh else alert.household_id,
+                "device_id": alert.device_id,
+                "message": alert.message,
+                "raised_at": alert.raised_at.isoformat(),
+                "escalation_level": alert.escalation_level,
+                "snapshot_url": alert.snapshot,
+                "recipient_id": person or "group",
+                "recipient_name": staff.name if staff else None,
+                "phone": staff.phone if staff else None,
+                "recipients": list(alert.recipients),
+            },
+            ensure_ascii=False,
+        )

@@ -25,8 +25,6 @@ log = logging.getLogger("isogate.outbox")
 
 Send = Callable[[OutboxItem], Awaitable[None]]
 
-RETRY_BASE_S = 2.0
-RETRY_CAP_S = 300.0
 MAX_ATTEMPTS = 1000  # about three days at the cap: then an operator must look
 
 
@@ -34,8 +32,17 @@ class Outbox:
     """The delivery worker over the store's outbox table."""
 
     def __init__(
-        self, store: Store, desk: AlertDesk, clock: Clock, channels: dict[str, Send]
+        self,
+        store: Store,
+        desk: AlertDesk,
+        clock: Clock,
+        channels: Callable[[str], Send | None],
+        *,
+        retry_base_s: float = 2.0,
+        retry_cap_s: float = 300.0,
     ) -> None:
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
         self.store = store
         self.desk = desk
         self.clock = clock
@@ -102,7 +109,7 @@ class Outbox:
         return alert is None or alert.status in (AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED)
 
     async def _send(self, item: OutboxItem) -> bool:
-        send = self.channels.get(item.channel)
+        send = self.channels(item.channel)
         attempts = item.attempts + 1
         try:
             if send is None:
@@ -113,7 +120,9 @@ class Outbox:
         except Exception as exc:  # a channel's failure must not stop the others
             retryable = getattr(exc, "retryable", True) and attempts < MAX_ATTEMPTS
             metrics.DELIVERIES.labels(item.channel, "retry" if retryable else "failed").inc()
-            delay = random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2 ** min(attempts, 12)))
+            delay = random.uniform(
+                0, min(self.retry_cap_s, self.retry_base_s * 2 ** min(attempts, 12))
+            )
             next_at = self.clock.now() + timedelta(seconds=delay) if retryable else None
             if attempts == 1 or not retryable:
                 log.warning(

@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import uvicorn
 
@@ -22,6 +21,7 @@ from devices.router import Router
 from gateway import metrics
 from gateway.alerts import AlertDesk, AlertError
 from gateway.clock import Clock
+from gateway.delivery import Deliveries
 from gateway.mqtt import Inbound, MqttSession
 from gateway.operations import AlertOps
 from gateway.outbox import Outbox
@@ -83,10 +83,18 @@ class Gateway:
                 subscriptions=[*self.router.subscriptions(), f"{self.ack_prefix}+"],
                 on_message=self._queue.put_nowait,
             )
-            outbox = Outbox(store, desk, self.clock, {"mqtt": self._mqtt_sender(session)})
+            deliveries = Deliveries(s, self.clock, session, lambda: pipeline.directory)
+            outbox = Outbox(
+                store,
+                desk,
+                self.clock,
+                deliveries.sender,
+                retry_base_s=s.retry_base_s,
+                retry_cap_s=s.retry_cap_s,
+            )
             ops = AlertOps(store, desk, self.clock, outbox.wake)
             running = Running(s, store, session, pipeline, ops, outbox)
-            async with session, asyncio.TaskGroup() as tg:
+            async with session, deliveries, asyncio.TaskGroup() as tg:
                 server = self._http(running)
                 tg.create_task(self._ingest(running), name="gateway.ingest")
                 tg.create_task(outbox.run(), name="gateway.outbox")
@@ -108,13 +116,6 @@ class Gateway:
                 metrics.BROKER_UP.set(1)
                 if on_ready is not None:
                     on_ready(running)
-
-    @staticmethod
-    def _mqtt_sender(session: MqttSession) -> Callable[[OutboxItem], Any]:
-        async def send(item: OutboxItem) -> None:
-            await session.publish(item.target, item.body.encode(), qos=1)
-
-        return send
 
     def _http(self, running: Running) -> _Server:
         ctx = ApiContext(

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="Base of links in messages (snapshots)")
     tick_s: float = Field(1.0, gt=0, le=60, description="How often time-driven rules run")
     site_poll_s: float = Field(1.0, gt=0, le=60, description="How often to look for a new site")
+    retry_base_s: float = Field(2.0, gt=0, le=600, description="First retry of a failed delivery")
+    retry_cap_s: float = Field(300.0, gt=0, le=86_400, description="Longest wait between retries")
     log_level: str = Field("INFO")
 
     @classmethod

@@ -41,4 +41,6 @@ async def save_site(store: Store, new: Site, source: str, at: datetime) -> int:
         meta["policy"] = new.policy.model_dump(mode="json")
     if new.shifts is not None:
         meta["shifts"] = [s.model_dump(mode="json", exclude_none=True) for s in new.shifts]
+    if new.channels is not None:
+        meta["channels"] = [c.model_dump(mode="json", exclude_none=True) for c in new.channels]
     return await store.save_site(entities=entities, meta=meta, at=at)

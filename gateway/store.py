@@ -427,7 +427,7 @@ class Store:
             doc: dict[str, Any] = {"staff": [], "households": []}
             for r in rows:
                 doc[r["kind"]].append(r["doc"])
-        for key in ("timezone", "policy", "shifts"):
+        for key in ("timezone", "policy", "shifts", "channels"):
             if key in meta:
                 doc[key] = meta[key]
         return int(meta.get("revision", 0)), doc

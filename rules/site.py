@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from devices.events import Protocol
-from rules.alerts import Severity
+from rules.alerts import AlertType, Severity
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in its kind")]
@@ -293,14 +293,61 @@ class Household(Strict):
         }.get(role)
 
 
+class ChannelKind(StrEnum):
+    """How a channel delivers: a group bot, a generic webhook, or SMS through the modem."""
+
+    WEBHOOK = "webhook"  # generic JSON POST (the SPEC §3 alert JSON)
+    WECOM = "wecom"  # 企业微信群机器人
+    DINGTALK = "dingtalk"  # 钉钉自定义机器人, signed
+    SMS = "sms"  # the gateway's GSM modem, to each recipient's phone
+
+
+class Channel(Strict):
+    """A delivery channel besides MQTT, and which alerts it carries.
+
+    A group channel (webhook, WeCom, DingTalk) gets one message per alert change when the alert
+    is for one of ``households`` and one of its recipients has a role in ``roles``. SMS goes to
+    each recipient with a phone whose role is in ``roles``: when the alert is raised, and to
+    those added by an escalation. Empty ``roles`` means any role.
+    """
+
+    id: Id
+    kind: ChannelKind
+    url: str | None = Field(None, pattern=r"^https?://", description="Webhook address")
+    secret: str | None = Field(None, description="DingTalk signing secret (or secret_env)")
+    secret_env: str | None = Field(None, description="Environment variable holding the secret")
+    msgtype: Literal["markdown", "text"] = "markdown"
+    roles: list[Role] = Field(default_factory=list)
+    households: Literal["all"] | list[Id] = "all"
+    types: list[AlertType] | None = Field(None, description="Only these alert types")
+    severities: list[Severity] | None = Field(None, description="Only these severities")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Channel:
+        if self.kind is not ChannelKind.SMS and not self.url:
+            raise ValueError(f"a {self.kind.value} channel needs url:")
+        if self.kind is ChannelKind.SMS and self.url:
+            raise ValueError("an sms channel has no url: it uses the gateway's modem")
+        return self
+
+    def carries(self, alert_type: AlertType, severity: Severity, household_id: str) -> bool:
+        """Whether this channel is meant for such an alert (before looking at roles)."""
+        return (
+            (self.types is None or alert_type in self.types)
+            and (self.severities is None or severity in self.severities)
+            and (self.households == "all" or household_id in self.households)
+        )
+
+
 class Site(Strict):
-    """A whole site file. ``shifts``/``policy`` absent → the stored ones stay."""
+    """A whole site file. ``shifts``/``policy``/``channels`` absent → the stored ones stay."""
 
     timezone: str = "Asia/Shanghai"
     policy: Policy | None = None
     staff: list[Staff] = Field(default_factory=list)
     shifts: list[Shift] | None = None
     households: list[Household] = Field(default_factory=list)
+    channels: list[Channel] | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,144 @@
+"""Which sender delivers each outbox item: MQTT always, and the site's channels.
+
+The hub owns the long-lived resources the channels share (one HTTP client, the GSM modem) and
+builds a channel object per site-file ``channels`` entry, anew when the entry changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from types import TracebackType
+
+import httpx
+
+from gateway.channels import DeliveryError, GsmModem, Notification, SmsChannel, WebhookChannel
+from gateway.clock import Clock
+from gateway.mqtt import MqttSession
+from gateway.records import OutboxItem
+from gateway.settings import Settings
+from rules.alerts import AlertStatus, AlertType, Severity
+from rules.directory import Directory
+from rules.site import Channel, ChannelKind
+
+log = logging.getLogger("isogate.delivery")
+
+Send = Callable[[OutboxItem], Awaitable[None]]
+
+
+def notification(item: OutboxItem) -> Notification:
+    """Rebuild the Notification an outbox item was written with."""
+    d = json.loads(item.body)
+    return Notification(
+        alert_id=d["alert_id"],
+        type=AlertType(d["type"]),
+        severity=Severity(d["severity"]),
+        status=AlertStatus(d["status"]),
+        household_id=d["household_id"],
+        address=d["address"],
+        device_id=d["device_id"],
+        message=d["message"],
+        raised_at=datetime.fromisoformat(d["raised_at"]),
+        escalation_level=d["escalation_level"],
+        snapshot_url=d["snapshot_url"],
+        recipient_id=d["recipient_id"],
+        recipient_name=d["recipient_name"],
+        phone=d["phone"],
+        recipients=tuple(d["recipients"]),
+        delivery_id=str(item.id) if item.id is not None else None,
+    )
+
+
+class Deliveries:
+    """Senders by channel id; an async context manager around the shared resources."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        session: MqttSession,
+        directory: Callable[[], Directory],
+        *,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.session = session
+        self.directory = directory
+        self._http = http
+        self._own_http = http is None
+        self._modem: GsmModem | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._built: dict[str, tuple[str, Callable[[Notification], Awaitable[None]]]] = {}
+
+    async def __aenter__(self) -> Deliveries:
+        if self._http is None:
+            self._http = await self._stack.enter_async_context(httpx.AsyncClient(timeout=10))
+        if self.settings.modem_port:
+            modem = GsmModem(
+                self.settings.modem_port, clock=self.clock, baudrate=self.settings.modem_baud
+            )
+            self._modem = await self._stack.enter_async_context(modem)
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    def sender(self, channel_id: str) -> Send | None:
+        """The sender of one channel id; None when the site has no such channel."""
+        if channel_id == "mqtt":
+            return self._mqtt
+        config = next((c for c in self.directory().site.channels or [] if c.id == channel_id), None)
+        if config is None:
+            return None
+        send = self._channel(config)
+
+        async def deliver(item: OutboxItem) -> None:
+            await send(notification(item))
+
+        return deliver
+
+    async def _mqtt(self, item: OutboxItem) -> None:
+        await self.session.publish(item.target, item.body.encode(), qos=1)
+
+    def _channel(self, c: Channel) -> Callable[[Notification], Awaitable[None]]:
+        fingerprint = c.model_dump_json()
+        cached = self._built.get(c.id)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        tz = self.directory().tz
+        base = self.settings.link("")
+        if c.kind is ChannelKind.SMS:
+            if self._modem is None:
+                return _unavailable("no GSM modem configured (ISOGATE_MODEM_PORT)")
+            send = SmsChannel(self._modem, tz=tz, base_url=base).send
+        else:
+            assert self._http is not None and c.url is not None
+            secret = c.secret or (os.environ.get(c.secret_env) if c.secret_env else None)
+            kind = "json" if c.kind is ChannelKind.WEBHOOK else c.kind.value
+            send = WebhookChannel(
+                c.url,
+                kind,
+                client=self._http,
+                tz=tz,
+                base_url=base,
+                clock=self.clock,
+                secret=secret,
+                msgtype=c.msgtype,
+                name=c.id,
+            ).send
+        self._built[c.id] = (fingerprint, send)
+        return send
+
+
+def _unavailable(reason: str) -> Callable[[Notification], Awaitable[None]]:
+    async def send(_n: Notification) -> None:
+        raise DeliveryError(reason, retryable=True, channel="sms", code="port")
+
+    return send
