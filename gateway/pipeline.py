@@ -26,7 +26,7 @@ from devices.events import (
     TemperatureEvent,
 )
 from devices.router import Router
-from gateway import metrics
+from gateway import handover, metrics
 from gateway.alerts import AlertDesk
 from gateway.clock import Clock, epoch, from_epoch
 from gateway.records import (
@@ -197,6 +197,11 @@ class Pipeline:
             for decision in self.watch.tick(now):
                 self._alert(self.desk.apply(decision, now, w))
             self.desk.escalate_due(now, w)
+            last = self.watch.last_tick_before
+            if last is not None:
+                for b in handover.boundaries_between(self.directory, last, now):
+                    body = await handover.summary(self.store, self.desk, self.directory, b)
+                    handover.queue_summary(w, body, self.desk.base_topic, now)
             return await self._commit(w)
 
     async def _commit(self, w: Writes) -> list[OutboxItem]:

@@ -385,6 +385,18 @@ class Store:
         async with self.engine.connect() as conn:
             return [_event(r) for r in (await conn.execute(q)).mappings()]
 
+    async def event_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
+        """(household, kind, count) of the events in ``[since, until)``."""
+        c = t.events.c
+        q = (
+            sa.select(c.household_id, c.kind, sa.func.count())
+            .where(c.ts >= epoch(since), c.ts < epoch(until), c.household_id.is_not(None))
+            .group_by(c.household_id, c.kind)
+            .order_by(c.household_id, c.kind)
+        )
+        async with self.engine.connect() as conn:
+            return [(h, k, n) for h, k, n in await conn.execute(q)]
+
     async def count_events(self) -> int:
         """How many events the log holds."""
         async with self.engine.connect() as conn:

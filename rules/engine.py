@@ -36,6 +36,7 @@ class Watch:
     directory: Directory
     reference: datetime
     last_tick: datetime | None = None
+    last_tick_before: datetime | None = None  # the tick before the latest, for "since last"
     doors: dict[str, door.DoorState] = field(default_factory=dict)
     health: dict[str, health.DeviceHealth] = field(default_factory=dict)
     readings: dict[readings.ResidentKey, readings.ReadingState] = field(default_factory=dict)
@@ -98,5 +99,5 @@ class Watch:
         out.extend(more)
         self.coverage, more = coverage.coverage_tick(self.coverage, now, d)
         out.extend(more)
-        self.last_tick = now
+        self.last_tick_before, self.last_tick = self.last_tick, now
         return out

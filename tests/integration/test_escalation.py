@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -134,3 +135,47 @@ async def test_roster_gap_raises_no_watcher_on_duty_to_the_supervisor(
         assert gap["type"] == "no_watcher_on_duty"
         assert gap["household"] == "h2"
         assert gap["recipients"] == ["s1"]
+
+
+async def test_shift_change_publishes_a_handover_to_the_incoming_watcher(
+    tmp_path: Path, broker: BrokerUnderTest
+):
+    """At 08:00 w1 hands over to w2: open alerts and the night's events, on handover/to/w2."""
+    import queue
+
+    start = at_local("2026-11-23 07:58")
+    async with fake_time_gateway(tmp_path, broker, start) as (h, clock):
+        got: queue.Queue = queue.Queue()
+        with h.link() as w2:
+            w2.client.on_message = lambda _c, _u, m: got.put(json.loads(m.payload))
+            w2.client.subscribe(f"{h.base}/handover/to/w2", qos=1)
+            await asyncio.sleep(0.2)
+            await advance(clock, 1)
+            alert = await _breach(h)
+            await advance(clock, 120)
+            summary = await asyncio.to_thread(got.get, True, 5)
+        assert summary["from"] == ["w1"]
+        assert summary["to"] == ["w2"]
+        assert summary["at"].startswith("2026-11-23T08:00:00")
+        assert [a["id"] for a in summary["open_alerts"]] == [alert["id"]]
+        assert {"household": "h2", "kind": "door", "count": 1} in summary["events"]
+
+
+async def test_escalation_timer_survives_a_gateway_restart(tmp_path: Path, broker: BrokerUnderTest):
+    """Raised before a restart, the breach still escalates on time after it."""
+    from gateway.clock import FakeClock
+    from tests.conftest import prepare, running_gateway, unique_settings
+
+    start = at_local("2026-11-23 03:00")
+    settings = unique_settings(tmp_path, broker)
+    clock = FakeClock(start)
+    token = await prepare(settings, site_doc(door_debounce_s=0), start)
+    async with running_gateway(settings, broker, clock, token) as h:
+        alert = await _breach(h)
+    clock2 = FakeClock(start + timedelta(seconds=60))
+    async with running_gateway(settings, broker, clock2, token) as h2:
+        await advance(clock2, 30)
+        assert (await h2.running.store.get_alert(alert["id"])).escalation_level == 0
+        await advance(clock2, 35)
+        seen = await _alerts_until(h2, lambda i: i[0].endswith("/alerts/to/s1"))
+        assert seen[-1][1]["id"] == alert["id"]
