@@ -26,9 +26,11 @@ from gateway.settings import Settings
 from gateway.sitestore import save_site
 from gateway.store import Store
 from rules.site import Site
+from simulators.ble import BleThermometer
 from simulators.broker import EmbeddedBroker, free_port
 from simulators.door import DoorSensor
 from simulators.link import SimLink
+from simulators.police_app import PoliceApp
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEMO_START = datetime(2026, 11, 23, 2, 59, 0, tzinfo=TZ)
@@ -79,14 +81,28 @@ def demo_site(households: int) -> Site:
                 "doctor": "d1",
                 "technician": "t1",
                 "isolation": {"start": "2026-11-20T00:00", "end": "2026-12-04T00:00"},
-                "devices": [door],
+                "devices": [
+                    door,
+                    {
+                        "id": f"therm-r{i:02d}",
+                        "kind": "thermometer",
+                        "protocol": "ble",
+                        "address": _mac(i),
+                        "resident": f"r{i:02d}",
+                    },
+                ],
                 "visits": visits,
             }
         )
     return Site.model_validate(
         {
             "timezone": "Asia/Shanghai",
-            "policy": {"door_left_open_s": 120},
+            "policy": {
+                "door_left_open_s": 120,
+                "offline_grace_s": 120,
+                # The night's own short reading window, so a missed reading shows within seconds.
+                "reading_windows": ["03:00-03:08", "06:00-10:00", "17:00-21:00"],
+            },
             "staff": staff,
             "shifts": [
                 {"watcher": "w1", "daily": "00:00-08:00", "households": "all"},
@@ -98,15 +114,24 @@ def demo_site(households: int) -> Site:
     )
 
 
-# (demo minutes after DEMO_START, household, action, what the audience should see)
-SCRIPT: list[tuple[float, str, str, str]] = [
-    (1.0, "h03", "open", "深夜 h03 开门：非授权时段 → 民警与值班员收到 door_breach"),
-    (1.5, "h03", "close", "h03 关门"),
-    (4.0, "h01", "open", "h01 送货，授权时段内开门 → 只记录，不告警"),
-    (4.5, "h01", "close", "h01 关门"),
-    (5.0, "h06", "open", "h06 开门后未关 → 先 door_breach，两分钟后 door_left_open"),
-    (9.0, "h06", "close", "h06 终于关门 → door_left_open 自动解除"),
+def _mac(i: int) -> str:
+    return f"A4:C1:38:00:00:{i:02X}"
+
+
+# (demo minutes after DEMO_START, what, household, argument, what the audience should see)
+SCRIPT: list[tuple[float, str, str, object, str]] = [
+    (1.0, "door", "h03", True, "深夜 h03 开门：非授权时段 → 民警与值班员收到 door_breach"),
+    (1.2, "readings", "*", 36.5, "夜间测温窗口 03:00-03:08：各户体温计上报（h07 没测）"),
+    (1.5, "door", "h03", False, "h03 关门（民警 App 一分钟内确认，不再升级）"),
+    (2.0, "reading", "h05", 38.6, "h05 体温 38.6°C → 医生与值班员收到 fever"),
+    (3.0, "door", "h01", True, "h01 送货，授权时段内开门 → 只记录，不告警"),
+    (3.5, "door", "h01", False, "h01 关门"),
+    (4.0, "door", "h06", True, "h06 开门后未关 → door_breach，两分钟后 door_left_open"),
+    (5.0, "offline", "h09", None, "h09 门磁掉线 → 宽限两分钟后 device_offline 给安装人员"),
+    (8.0, "note", "h07", None, "03:08 测温窗口结束：h07 未测 → missed_reading 给医生"),
+    (9.0, "door", "h06", False, "h06 终于关门 → door_left_open 自动解除"),
 ]
+MISSES = {"h07"}  # residents who do not measure in the night window
 
 
 async def run_demo(settings: Settings, *, households: int, speed: float, console: Console) -> None:
@@ -140,7 +165,7 @@ async def run_demo(settings: Settings, *, households: int, speed: float, console
             console.print(f"console/API: http://{s.http_host}:{running.http_port}/api/docs")
             console.print(f"login token: {token}")
             console.print(f"{households} households; demo time runs {speed:g}× (Ctrl-C to stop)\n")
-            await _play(s, clock, console, gateway.done)
+            await _play(s, clock, console, gateway.done, households)
             await gateway
         finally:
             gateway.cancel()
@@ -149,7 +174,11 @@ async def run_demo(settings: Settings, *, households: int, speed: float, console
 
 
 async def _play(
-    s: Settings, clock: ScaledClock, console: Console, stopped: Callable[[], bool]
+    s: Settings,
+    clock: ScaledClock,
+    console: Console,
+    stopped: Callable[[], bool],
+    households: int,
 ) -> None:
     where = BrokerAddress.parse(s.mqtt_url)
     with contextlib.ExitStack() as stack:
@@ -167,12 +196,14 @@ async def _play(
 
         watch.client.on_message = show
         watch.client.subscribe(f"{s.base_topic}/alerts", qos=1)
+        police = PoliceApp("p1", host=where.host, port=where.port, base=s.base_topic, ack_delay=1.0)
+        await asyncio.to_thread(police.start)
+        stack.callback(police.stop)
         sensors: dict[str, DoorSensor] = {}
-        for minute, hid, action, note in SCRIPT:
-            while clock.now() < DEMO_START + timedelta(minutes=minute):
-                await asyncio.sleep(0.05)
+
+        def door(hid: str) -> DoorSensor:
             n = int(hid[1:])
-            sensor = sensors.setdefault(
+            return sensors.setdefault(
                 hid,
                 DoorSensor(
                     devices,
@@ -181,11 +212,34 @@ async def _play(
                     base_topic=s.base_topic,
                 ),
             )
+
+        def thermometer(hid: str) -> BleThermometer:
+            return BleThermometer(devices, mac=_mac(int(hid[1:])), omg_base=s.omg_base_topic)
+
+        for minute, what, hid, arg, note in SCRIPT:
+            while clock.now() < DEMO_START + timedelta(minutes=minute):
+                await asyncio.sleep(0.05)
             console.print(f"[cyan]{clock.now().astimezone(TZ):%H:%M:%S}[/] {note}")
-            await asyncio.to_thread(sensor.report, action == "open")
+            if what == "door":
+                await asyncio.to_thread(door(hid).report, bool(arg))
+            elif what == "reading":
+                await asyncio.to_thread(thermometer(hid).reading, float(arg))  # type: ignore[arg-type]
+            elif what == "readings":
+                for n in range(1, households + 1):
+                    if f"h{n:02d}" not in MISSES | {"h05"}:
+                        await asyncio.to_thread(thermometer(f"h{n:02d}").reading, float(arg))  # type: ignore[arg-type]
+            elif what == "offline":
+                await asyncio.to_thread(door(hid).availability, False)
         console.print("\nscript done; the gateway keeps running (Ctrl-C to stop)")
+        beat = clock.now()
         while not stopped():
             await asyncio.sleep(0.5)
+            if clock.now() - beat > timedelta(minutes=20):
+                # Contact sensors report now and then even when nothing happens.
+                beat = clock.now()
+                for n in range(1, households + 1):
+                    if f"h{n:02d}" != "h09":
+                        await asyncio.to_thread(door(f"h{n:02d}").heartbeat)
 
 
 def _port_free(port: int) -> bool:

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_shows_a_breach_within_seconds_and_stops_on_ctrl_c(tmp_path: Path):
-    """The scripted night's 03:00 breach is printed; SIGINT ends the demo cleanly."""
+    """The scripted night shows breach, fever, offline sensor and missed reading; SIGINT stops."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
     env |= {
         "ISOGATE_DATA_DIR": str(tmp_path),
@@ -23,7 +23,7 @@ def test_demo_shows_a_breach_within_seconds_and_stops_on_ctrl_c(tmp_path: Path):
         "COLUMNS": "200",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "isogate", "demo", "--speed", "60"],
+        [sys.executable, "-m", "isogate", "demo", "--speed", "120"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -39,10 +39,13 @@ def test_demo_shows_a_breach_within_seconds_and_stops_on_ctrl_c(tmp_path: Path):
             if not line:
                 break
             lines.append(line)
-            if line.startswith("ALERT") and "door_breach" in line:
+            if line.startswith("ALERT") and "missed_reading" in line:
                 break
         alerts = [x for x in lines if x.startswith("ALERT")]
         assert any("door_breach" in x and "p1,w1" in x for x in alerts), "".join(lines)
+        assert any("fever" in x and "d1,w1" in x for x in alerts)
+        assert any("device_offline" in x and "t1,w1" in x for x in alerts)
+        assert any("missed_reading" in x and "d1,w1" in x for x in alerts)
         assert any("login token" in x for x in lines)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) == 0
