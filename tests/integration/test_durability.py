@@ -122,3 +122,31 @@ async def test_gateway_stops_cleanly_on_signal(
         assert gw.wait(15) == 0
     finally:
         gw.kill()
+
+
+async def test_gateway_reconnects_after_a_broker_restart(
+    tmp_path: Path, broker: BrokerUnderTest, mosquitto_only: Mosquitto
+):
+    """The broker restarts under a running gateway: it reconnects and alerts again."""
+    from simulators.door import DoorSensor
+    from tests.conftest import running_gateway
+
+    settings = unique_settings(tmp_path, broker)
+    clock = SystemClock()
+    token = await prepare(settings, site_doc(door_debounce_s=0), clock.now())
+    async with running_gateway(settings, broker, clock, token) as h:
+        await asyncio.to_thread(mosquitto_only.restart)
+        deadline = time.monotonic() + 40
+        while not h.running.session.connected and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert h.running.session.connected
+        with SimLink(broker.host, broker.port) as link:
+            await asyncio.to_thread(
+                DoorSensor(link, "door-h2", "native", base_topic=settings.base_topic).open
+            )
+        async with Store.open(settings.db_url) as store:
+            for _ in range(100):
+                if await store.list_alerts():
+                    break
+                await asyncio.sleep(0.05)
+            assert [a.household_id for a in await store.list_alerts()] == ["h2"]
