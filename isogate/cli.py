@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from gateway.clock import SystemClock
+from gateway.mqtt import BrokerAddress
 from gateway.settings import Settings
 from gateway.sitefile import SiteFileError, load_site_file
 from gateway.sitestore import save_site
@@ -23,6 +24,8 @@ from gateway.store import Store
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Home-isolation gateway.")
 user_app = typer.Typer(no_args_is_help=True, help="API and console users.")
 app.add_typer(user_app, name="user")
+simulate_app = typer.Typer(no_args_is_help=True, help="Device simulators, for a real broker.")
+app.add_typer(simulate_app, name="simulate")
 console = Console(stderr=True)
 
 ConfigOpt = Annotated[
@@ -79,9 +82,9 @@ def _load_cmd(path: Path, config: Path | None) -> None:
     try:
         revision = asyncio.run(_load(settings, path))
     except SiteFileError as exc:
-        console.print(f"[red]{path}: refused, nothing loaded[/red]")
+        console.print(f"[red]{path}: refused, nothing loaded[/red]", soft_wrap=True)
         for err in exc.errors:
-            console.print(f"  {err}")
+            console.print(f"  {err}", soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(1) from None
     console.print(f"{path}: loaded (site revision {revision})")
 
@@ -141,15 +144,14 @@ def demo(
     console.print("demo stopped")
 
 
-@app.command()
-def simulate(
+@simulate_app.command("door")
+def simulate_door(
     address: Annotated[str, typer.Argument(help="device id (native) or friendly name")],
     action: Annotated[str, typer.Argument(help="open | close | heartbeat | offline | online")],
     flavour: Annotated[str, typer.Option(help="native | zigbee2mqtt")] = "zigbee2mqtt",
     config: ConfigOpt = None,
 ) -> None:
     """Play a door sensor against the configured broker."""
-    from gateway.mqtt import BrokerAddress
     from simulators.door import DoorSensor
     from simulators.link import SimLink
 
@@ -172,6 +174,38 @@ def simulate(
                 console.print(f"[red]unknown action {action!r}[/red]")
                 raise typer.Exit(2)
     console.print(f"{flavour} {address}: {action} published")
+
+
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@simulate_app.command("thermometer", context_settings=PASS_THROUGH)
+def simulate_thermometer(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """A BLE thermometer through OpenMQTTGateway/Theengs (--scenario normal|fever|faulty|drain,
+    --mac, --style omg|theengs, --count, --interval)."""
+    from simulators import ble
+
+    settings = _settings(config)
+    where = BrokerAddress.parse(settings.mqtt_url)
+    argv = [
+        "--host",
+        where.host,
+        "--port",
+        str(where.port),
+        "--omg-base",
+        settings.omg_base_topic,
+        *ctx.args,
+    ]
+    raise typer.Exit(ble.main(argv))
+
+
+@simulate_app.command("rflink", context_settings=PASS_THROUGH)
+def simulate_rflink(ctx: typer.Context) -> None:
+    """An RFLink 433 MHz receiver on a pseudo-terminal (--id, --interval, --count); point
+    ISOGATE_RFLINK_PORT at the path it prints."""
+    from simulators import rflink
+
+    raise typer.Exit(rflink.main(list(ctx.args)))
 
 
 def main() -> None:
