@@ -23,7 +23,8 @@ import threading
 import time
 import tty
 from dataclasses import dataclass
-from types import TracebackType
+
+from simulators._lifetime import StartStop
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -49,7 +50,7 @@ def _decode(raw: str, charset: str) -> str:
     return bytes.fromhex(raw).decode("utf-16-be")
 
 
-class ModemSimulator:
+class ModemSimulator(StartStop):
     """A simulated GSM modem; ``start()``/``stop()`` or use it as a context manager."""
 
     def __init__(self, *, name: str = "ttyGSM0") -> None:
@@ -107,17 +108,6 @@ class ModemSimulator:
         # Closed descriptors' numbers get reused: never write to them again.
         self._wake_r = self._wake_w = -1
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> ModemSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def unplug(self) -> None:
         """The modem vanishes: its pty closes (readers see an error) and the link disappears."""

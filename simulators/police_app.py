@@ -14,11 +14,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+
+from simulators._lifetime import StartStop
 
 _ACTIVE = ("open", "escalated")
 
@@ -62,7 +64,7 @@ class ReceivedAlert:
         )
 
 
-class PoliceApp:
+class PoliceApp(StartStop):
     """One officer's app; ``start()``/``stop()`` or use it as a context manager."""
 
     def __init__(
@@ -128,17 +130,6 @@ class PoliceApp:
             timer.cancel()
         self.client.disconnect()
         self.client.loop_stop()
-
-    def __enter__(self) -> PoliceApp:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def wait_for(
         self, predicate: Callable[[list[ReceivedAlert]], bool], timeout: float = 5.0

@@ -22,7 +22,8 @@ import time
 import tty
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+
+from simulators._lifetime import StartStop
 
 BANNER = "Nodo RadioFrequencyLink - RFLink Gateway V1.1 - R48"
 
@@ -51,7 +52,7 @@ class Ev1527Contact:
         return {self.tamper_switch: "tamper", self.battery_switch: "battery_low"}
 
 
-class RFLinkSimulator:
+class RFLinkSimulator(StartStop):
     """A receiver on a pty. Use as a context manager or call ``start()`` / ``stop()``."""
 
     def __init__(self, *, repeats: int = 3, link_name: str = "usb-RFLink_433_Gateway-if00") -> None:
@@ -64,15 +65,6 @@ class RFLinkSimulator:
         self._counter = 0
         self.dropped = 0
         self.sent: list[str] = []
-
-    def __enter__(self) -> RFLinkSimulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> str:
         """Plug the receiver in; returns the tty name."""

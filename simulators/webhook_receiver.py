@@ -22,9 +22,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from simulators._lifetime import StartStop
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Delivery:
         return (self.alert_id, self.status)
 
 
-class WebhookReceiver:
+class WebhookReceiver(StartStop):
     """A recording webhook endpoint; ``start()``/``stop()`` or use it as a context manager."""
 
     def __init__(self, *, dingtalk_secret: str | None = None, max_skew_s: float = 3600.0) -> None:
@@ -106,17 +107,6 @@ class WebhookReceiver:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
