@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import socket
 import ssl
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
+from gateway.backoff import full_jitter
 from gateway.clock import Clock
 
 log = logging.getLogger("isogate.mqtt")
@@ -161,8 +161,7 @@ class MqttSession:
                         "broker %s:%s unreachable: %s", self.address.host, self.address.port, exc
                     )
             attempt += 1
-            # Capped full-jitter backoff: spreads gateways apart after a broker restart.
-            delay = random.uniform(0, min(self._backoff_cap, 0.5 * 2 ** min(attempt, 10)))
+            delay = full_jitter(attempt, 0.5, self._backoff_cap)
             await asyncio.sleep(delay)
 
     async def _connect_once(self) -> None:

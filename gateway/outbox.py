@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from gateway import metrics
 from gateway.alerts import AlertDesk
+from gateway.backoff import full_jitter
 from gateway.clock import Clock
 from gateway.records import OutboxItem
 from gateway.store import Store
@@ -120,9 +120,7 @@ class Outbox:
         except Exception as exc:  # a channel's failure must not stop the others
             retryable = getattr(exc, "retryable", True) and attempts < MAX_ATTEMPTS
             metrics.DELIVERIES.labels(item.channel, "retry" if retryable else "failed").inc()
-            delay = random.uniform(
-                0, min(self.retry_cap_s, self.retry_base_s * 2 ** min(attempts, 12))
-            )
+            delay = full_jitter(attempts, self.retry_base_s, self.retry_cap_s)
             next_at = self.clock.now() + timedelta(seconds=delay) if retryable else None
             if attempts == 1 or not retryable:
                 log.warning(

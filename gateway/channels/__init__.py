@@ -5,7 +5,7 @@ on failure; the outbox decides about retries.
 """
 
 from gateway.channels.base import Channel, DeliveryError, Notification
-from gateway.channels.sms import GsmModem, SmsChannel, cms_retryable, full_jitter, ucs2_hex
+from gateway.channels.sms import GsmModem, SmsChannel, cms_retryable, ucs2_hex
 from gateway.channels.text import (
     SMS_LIMIT,
     markdown_text,
@@ -30,7 +30,6 @@ __all__ = [
     "alert_json",
     "cms_retryable",
     "dingtalk_sign",
-    "full_jitter",
     "markdown_text",
     "markdown_title",
     "plain_text",

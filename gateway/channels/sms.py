@@ -29,6 +29,7 @@ from typing import Protocol, Self
 
 import serial_asyncio_fast
 
+from gateway.backoff import full_jitter
 from gateway.channels.base import DeliveryError, Notification
 from gateway.channels.text import SMS_LIMIT, sms_text, split_sms, ucs2_safe
 from gateway.clock import Clock
@@ -61,13 +62,6 @@ def ucs2_hex(text: str) -> str:
 def cms_retryable(code: int) -> bool:
     """Whether a ``+CMS ERROR`` code is worth another attempt."""
     return code in RETRYABLE_CMS or code >= 512
-
-
-def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Capped full-jitter backoff: uniform in [0, min(cap, base * 2**(attempt - 1))]."""
-    if attempt <= 0:
-        return 0.0
-    return rng.uniform(0.0, min(cap, base * 2 ** min(attempt - 1, 30)))
 
 
 class _PortGoneError(Exception):
