@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
-from gateway.sitefile import SiteFileError, check_site, merge_sites
+from gateway.sitefile import SiteFileError, check_site, merge_sites, read_site_file
 from gateway.store import Store
 from rules.directory import Directory
 from rules.site import Site
@@ -22,6 +23,21 @@ async def current_directory(store: Store) -> tuple[int, Directory]:
     return revision, Directory.build(site or Site())
 
 
+async def load_file(store: Store, path: Path, at: datetime) -> int:
+    """``isogate load`` / ``import``: read a site file or register, merge, check, store.
+
+    Naive times in the file are in the stored site's zone unless the file names one. Raises
+    SiteFileError listing every problem (with file lines or register rows); nothing is stored.
+    """
+    _, stored = await stored_site(store)
+    doc = read_site_file(path, timezone=stored.timezone if stored else None)
+    merged = merge_sites(stored, doc.site)
+    errors = doc.check(merged)
+    if errors:
+        raise SiteFileError(errors)
+    return await _store(store, doc.site, merged, at)
+
+
 async def save_site(store: Store, new: Site, source: str, at: datetime) -> int:
     """Merge ``new`` into the stored site by id, check the result whole, and store it.
 
@@ -32,11 +48,16 @@ async def save_site(store: Store, new: Site, source: str, at: datetime) -> int:
     errors = check_site(merged, source)
     if errors:
         raise SiteFileError(errors)
+    return await _store(store, new, merged, at)
+
+
+async def _store(store: Store, new: Site, merged: Site, at: datetime) -> int:
+    """Write what ``new`` brings (by id) and the merged site's zone, roster, policy."""
     entities = {
         "staff": {s.id: s.model_dump(mode="json", exclude_none=True) for s in new.staff},
         "households": {h.id: h.model_dump(mode="json", exclude_none=True) for h in new.households},
     }
-    meta: dict[str, object] = {"timezone": new.timezone}
+    meta: dict[str, object] = {"timezone": merged.timezone}
     if new.policy is not None:
         meta["policy"] = new.policy.model_dump(mode="json")
     if new.shifts is not None:

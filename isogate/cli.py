@@ -17,8 +17,8 @@ from rich.console import Console
 from gateway.clock import SystemClock
 from gateway.mqtt import BrokerAddress
 from gateway.settings import Settings
-from gateway.sitefile import SiteFileError, load_site_file
-from gateway.sitestore import save_site
+from gateway.sitefile import SiteFileError
+from gateway.sitestore import load_file
 from gateway.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Home-isolation gateway.")
@@ -72,9 +72,8 @@ def run(config: ConfigOpt = None) -> None:
 
 
 async def _load(settings: Settings, path: Path) -> int:
-    site = load_site_file(path)
     async with Store.open(settings.db_url) as store:
-        return await save_site(store, site, path.name, SystemClock().now())
+        return await load_file(store, path, SystemClock().now())
 
 
 def _load_cmd(path: Path, config: Path | None) -> None:

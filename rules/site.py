@@ -185,6 +185,7 @@ class Resident(Strict):
     id: Id
     name: str = Field(min_length=1, max_length=64)
     flags: list[str] = Field(default_factory=list)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,15}$")
 
 
 class Period(Strict):

@@ -99,3 +99,74 @@ def test_simulate_door_publishes_to_the_broker(tmp_path: Path, broker: BrokerUnd
             time.sleep(0.05)
     assert got[0][0] == f"{s.z2m_base_topic}/h1_door"
     assert got[0][1]["contact"] is False
+
+
+REGISTER = (
+    "户号,地址,人员编号,姓名,标记,电话,包保民警,随访医生,安装人员,隔离开始,隔离结束,"
+    "门磁协议,门磁地址,体温计地址\n"
+    "h7,和平里1栋101,r7,赵六,独居老人,13800000007,p1,d1,t1,2026/11/20 0:00,2026-12-04 00:00,"
+    "zigbee2mqtt,h7_door,A4:C1:38:00:00:07\n"
+    ",,r8,钱七,,,,,,,,,,A4:C1:38:00:00:08\n"
+)
+
+
+def _staff_only(tmp_path: Path) -> Path:
+    doc = site_doc()
+    doc["households"] = []
+    doc["shifts"] = [{"watcher": "w1", "daily": "00:00-24:00", "households": "all"}]
+    path = tmp_path / "staff.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    return path
+
+
+def _stored(data: Path) -> dict:
+    async def read() -> dict:
+        async with Store.open(f"sqlite+aiosqlite:///{data / 'isogate.db'}") as store:
+            return (await store.read_site())[1]
+
+    return asyncio.run(read())
+
+
+def test_gb18030_and_utf8_bom_registers_import_the_same_site(tmp_path: Path):
+    """The same register saved by two spreadsheet programs gives the same households."""
+    sites = []
+    for name, data in [
+        ("gbk", REGISTER.encode("gb18030")),
+        ("bom", b"\xef\xbb\xbf" + REGISTER.encode("utf-8")),
+    ]:
+        d = tmp_path / name
+        assert _isogate("load", str(_staff_only(tmp_path)), data=d).returncode == 0
+        csv = tmp_path / f"{name}.csv"
+        csv.write_bytes(data)
+        out = _isogate("import", str(csv), data=d)
+        assert out.returncode == 0, out.stderr
+        sites.append(_stored(d)["households"])
+    assert sites[0] == sites[1]
+    [h7] = sites[0]
+    assert [r["name"] for r in h7["residents"]] == ["赵六", "钱七"]
+    assert {d["id"] for d in h7["devices"]} == {"door-h7", "therm-r7", "therm-r8"}
+
+
+def test_register_with_two_bad_rows_is_refused_naming_both(tmp_path: Path):
+    """Row 2's date is not a date and row 3's MAC is not a MAC: both named, nothing stored."""
+    assert _isogate("load", str(_staff_only(tmp_path)), data=tmp_path).returncode == 0
+    bad = REGISTER.replace("2026/11/20 0:00", "20/11/2026").replace(
+        "A4:C1:38:00:00:08", "not-a-mac"
+    )
+    csv = tmp_path / "bad.csv"
+    csv.write_bytes(bad.encode("gb18030"))
+    out = _isogate("import", str(csv), data=tmp_path)
+    assert out.returncode == 1
+    assert "bad.csv:2" in out.stderr and "隔离开始" in out.stderr
+    assert "bad.csv:3" in out.stderr and "体温计地址" in out.stderr
+    assert _stored(tmp_path)["households"] == []
+
+
+def test_register_naming_unknown_staff_is_refused(tmp_path: Path):
+    """A register may name only staff already loaded: an unknown officer is refused by row."""
+    assert _isogate("load", str(_staff_only(tmp_path)), data=tmp_path).returncode == 0
+    csv = tmp_path / "bad.csv"
+    csv.write_bytes(REGISTER.replace(",p1,d1,", ",p9,d1,").encode("utf-8"))
+    out = _isogate("import", str(csv), data=tmp_path)
+    assert out.returncode == 1
+    assert "bad.csv:2" in out.stderr and "p9" in out.stderr
