@@ -49,6 +49,7 @@ log = logging.getLogger("isogate.pipeline")
 SEQ_MEMORY = 4096  # sequence numbers remembered per device for de-duplication
 REDELIVERY_WINDOW = timedelta(hours=6)
 LAST_TICK = "watch.last_tick"
+MAX_CLOCK_AHEAD = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +215,6 @@ class Pipeline:
             raise
         self.desk.install(w)
         self.devices.update(w.devices)
-        for e in w.events:
-            if e.seq is not None:
-                self.seqs.add(e.device_key, e.seq)
         return items
 
     async def _take(
@@ -259,17 +257,18 @@ class Pipeline:
         touched: dict[str, DeviceStatus],
     ) -> None:
         key = event.device.key()
-        if event.seq is not None and (
-            self.seqs.seen(key, event.seq)
-            or any(e.device_key == key and e.seq == event.seq for e in w.events)
-        ):
-            metrics.MESSAGES.labels("duplicate").inc()
-            return
+        if event.seq is not None:
+            if self.seqs.seen(key, event.seq):
+                metrics.MESSAGES.labels("duplicate").inc()
+                return
+            # Remembered at once, so a copy later in this batch is caught; should the commit
+            # fail, restore() rebuilds the memory from the store.
+            self.seqs.add(key, event.seq)
         binding = self.directory.bound(event.device)
         if binding is None:
             self._unknown(arrival, event, w)
             return
-        at = event.ts or arrival.received_at
+        at = event_time(event, arrival.received_at)
         outcome = self.watch.on_event(binding, event, at)
         metrics.MESSAGES.labels("accepted").inc()
         w.events.append(
@@ -347,6 +346,18 @@ class Pipeline:
             metrics.ALERTS.labels(alert.type.value).inc()
 
 
+def event_time(event: Event, received_at: datetime) -> datetime:
+    """When the event happened: the device's time, unless that lies in the future.
+
+    A device clock running ahead (or a forged time) must not move an opening out of the
+    isolation period or into a visit window; times in the past are kept, since events queued at
+    the broker during an outage arrive late but happened when the device said.
+    """
+    if event.ts is None or event.ts > received_at + MAX_CLOCK_AHEAD:
+        return received_at
+    return event.ts
+
+
 def _event_data(event: Event) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in ("open", "celsius", "body_site", "online", "battery", "tamper"):
@@ -355,6 +366,8 @@ def _event_data(event: Event) -> dict[str, Any]:
             data[name] = value
     if isinstance(event, FrameEvent):
         data["bytes"] = len(event.jpeg)
+    if event.ts is not None:
+        data["device_ts"] = event.ts.isoformat()
     return data
 
 

@@ -218,7 +218,8 @@ class Store:
     ) -> list[Alert]:
         """Alerts, newest first, filtered."""
         q = sa.select(t.alerts).order_by(t.alerts.c.raised_at.desc()).limit(limit)
-        if status == "active":
+        if status in ("open", "active"):
+            # Escalated is still open: nobody acknowledged it yet.
             q = q.where(t.alerts.c.active_key.is_not(None))
         elif status:
             q = q.where(t.alerts.c.status == status)
