@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -35,6 +37,13 @@ class Note(BaseModel):
 
 
 Authed = Annotated[User, Depends(current_user)]
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    """Return when the client goes away (the console sends nothing we need)."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -216,5 +225,36 @@ def create_app(ctx: ApiContext) -> FastAPI:
             }
             for e in rows
         ]
+
+    @app.websocket("/api/v1/stream")
+    async def stream(ws: WebSocket) -> None:
+        # Browsers cannot set headers on a WebSocket: the token may come as ?token=.
+        header = ws.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ").strip() or ws.query_params.get("token", "")
+        found = await ctx.store.user_by_token(token) if token else None
+        if found is None:
+            await ws.close(code=4401, reason="missing or invalid token")
+            return
+        user = User(*found)
+        await ws.accept()
+        with ctx.desk.bus.subscribe() as queue:
+            # Listen as well as send: a viewer that leaves, or a server shutting down, is
+            # noticed even when nothing is published for this viewer.
+            closed = asyncio.ensure_future(_until_closed(ws))
+            try:
+                while not closed.done():
+                    getter = asyncio.ensure_future(queue.get())
+                    await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        break
+                    item = getter.result()
+                    hid = item.get("household")
+                    if hid is None or user.may_see(hid, ctx.desk.directory):
+                        await ws.send_json(item)
+            except WebSocketDisconnect:
+                pass
+            finally:
+                closed.cancel()
 
     return app

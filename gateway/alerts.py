@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from gateway.bus import Bus
 from gateway.ids import ulid
 from gateway.records import Alert, HistoryEntry, OutboxItem, Writes
 from rules import escalation
@@ -32,8 +33,11 @@ class AlertError(Exception):
 class AlertDesk:
     """The in-memory book of active alerts, and the operations that change alerts."""
 
-    def __init__(self, directory: Directory, base_topic: str, link: Any = None) -> None:
+    def __init__(
+        self, directory: Directory, base_topic: str, link: Any = None, bus: Bus | None = None
+    ) -> None:
         self.directory = directory
+        self.bus = bus or Bus()
         self.base_topic = base_topic
         self.lock = asyncio.Lock()
         self._link = link or (lambda path: path)
@@ -57,6 +61,9 @@ class AlertDesk:
                 self._active[alert.key] = alert
             elif self._active.get(alert.key, alert).id == alert.id:
                 self._active.pop(alert.key, None)
+            self.bus.publish(
+                {"kind": "alert", "household": alert.household_id, "alert": self.payload(alert)}
+            )
         self._staged.clear()
 
     def discard(self) -> None:

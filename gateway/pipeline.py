@@ -215,6 +215,18 @@ class Pipeline:
             raise
         self.desk.install(w)
         self.devices.update(w.devices)
+        for e in w.events:
+            self.desk.bus.publish(
+                {
+                    "kind": "event",
+                    "household": e.household_id,
+                    "device": e.device_id,
+                    "event": e.kind,
+                    "report": e.report,
+                    "data": e.data,
+                    "ts": e.ts.astimezone(self.directory.tz).isoformat(timespec="milliseconds"),
+                }
+            )
         return items
 
     async def _take(

@@ -168,3 +168,37 @@ async def test_breach_alert_latency_on_loopback(gateway: Harness, capsys: pytest
         print(f"\nbreach publish → officer alert, {n} runs: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     alerts = await gateway.running.store.list_alerts()
     assert len(alerts) == 1 and alerts[0].count == n
+
+
+async def test_live_stream_shows_the_event_and_the_alert_to_those_who_may_see_them(
+    gateway: Harness,
+):
+    """WS /api/v1/stream: admin sees h1's door event and breach; p2 (h2 only) sees nothing."""
+    import json as _json
+
+    import websockets
+
+    await gateway.running.store.add_user(
+        "p2", "officer", "p2-ws", gateway.running.pipeline.clock.now()
+    )
+    base = f"ws://127.0.0.1:{gateway.running.http_port}/api/v1/stream?token="
+    async with (
+        websockets.connect(base + gateway.token) as admin,
+        websockets.connect(base + "p2-ws") as p2,
+    ):
+        await asyncio.sleep(0.1)
+        with gateway.link() as link:
+            await asyncio.to_thread(
+                DoorSensor(link, "h1/front door", "zigbee2mqtt", z2m_base=gateway.z2m).open
+            )
+        first = _json.loads(await asyncio.wait_for(admin.recv(), 5))
+        second = _json.loads(await asyncio.wait_for(admin.recv(), 5))
+        kinds = {first["kind"], second["kind"]}
+        assert kinds == {"event", "alert"}
+        alert = first if first["kind"] == "alert" else second
+        assert alert["alert"]["type"] == "door_breach"
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(p2.recv(), 0.5)
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(base + "wrong"):
+            pass
