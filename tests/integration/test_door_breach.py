@@ -105,6 +105,8 @@ async def test_bad_payloads_are_rejected_and_the_gateway_goes_on(gateway: Harnes
     async with httpx.AsyncClient(base_url=url, headers=headers) as client:
         rejected = (await client.get("/api/v1/rejected")).json()
         unknown = (await client.get("/api/v1/devices/unknown")).json()
+        metrics = (await client.get("/metrics")).text
+        health = await client.get("/healthz")
         assert (await client.get("/api/v1/rejected")).status_code == 200
         assert (
             await client.get("/api/v1/rejected", headers={"Authorization": "Bearer x"})
@@ -117,6 +119,8 @@ async def test_bad_payloads_are_rejected_and_the_gateway_goes_on(gateway: Harnes
     assert any("unknown event type" in r for r in reasons)
     assert any("not bound" in r for r in reasons)
     assert [u["address"] for u in unknown] == ["nobody_door"]
+    assert 'isogate_messages_total{outcome="rejected"}' in metrics
+    assert health.json() == {"broker": "up", "database": "up"}
 
 
 async def test_officer_token_sees_only_own_households(gateway: Harness):
