@@ -6,17 +6,16 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.channels.base import DeliveryError, Notification
+from gateway.channels.base import DeliveryError
 from gateway.channels.sms import INIT_COMMANDS, GsmModem, SmsChannel, ucs2_hex
 from gateway.channels.text import sms_text, split_sms, utf16_len
 from gateway.clock import SystemClock
-from rules.alerts import AlertStatus, AlertType, Severity
 from simulators.modem import ModemSimulator
+from tests.samples import BREACH as SAMPLE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE = "http://10.0.0.5:8000"
@@ -24,22 +23,7 @@ PHONE = "+8613800000002"
 # "+8613800000002" in UCS2 hex: every character as four hex digits, "+" is 002B.
 PHONE_HEX = "002B0038003600310033003800300030003000300030003000300032"
 
-BREACH = Notification(
-    alert_id="01JD3Q7ZK5V8W9X0Y1Z2A3B4C5",
-    type=AlertType.DOOR_BREACH,
-    severity=Severity.CRITICAL,
-    status=AlertStatus.OPEN,
-    household_id="h1",
-    address="幸福小区3栋2单元501",
-    device_id="door-h1",
-    message="门磁: 幸福小区3栋2单元501 03:12 开门，非授权时段",
-    raised_at=datetime(2026, 11, 22, 19, 12, 5, tzinfo=UTC),
-    escalation_level=0,
-    snapshot_url=None,
-    recipient_id="p1",
-    recipient_name="赵致远",
-    phone=PHONE,
-)
+BREACH = replace(SAMPLE, snapshot_url=None, phone=PHONE)
 
 
 @pytest.fixture

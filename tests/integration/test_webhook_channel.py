@@ -11,31 +11,20 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.channels.base import DeliveryError, Notification
+from gateway.channels.base import DeliveryError
 from gateway.channels.webhook import WebhookChannel, alert_json
 from gateway.clock import SystemClock
-from rules.alerts import AlertStatus, AlertType, Severity
+from rules.alerts import AlertStatus
 from simulators.webhook_receiver import WebhookReceiver
+from tests.samples import BREACH as SAMPLE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE = "http://10.0.0.5:8000"
 SECRET = "SEC5a3ecf88f2b3eb50db30ecfc00f53033ac909c99bf7f88fd612bda89d7f3a9dc"
 
-BREACH = Notification(
-    alert_id="01JD3Q7ZK5V8W9X0Y1Z2A3B4C5",
-    type=AlertType.DOOR_BREACH,
-    severity=Severity.CRITICAL,
-    status=AlertStatus.OPEN,
-    household_id="h1",
-    address="幸福小区3栋2单元501",
-    device_id="door-h1",
-    message="门磁: 幸福小区3栋2单元501 03:12 开门，非授权时段",
+BREACH = replace(
+    SAMPLE,
     raised_at=datetime(2026, 11, 22, 19, 12, 5, 120000, tzinfo=UTC),
-    escalation_level=0,
-    snapshot_url="/api/v1/alerts/01JD3Q7ZK5V8W9X0Y1Z2A3B4C5/snapshot",
-    recipient_id="p1",
-    recipient_name="赵致远",
-    phone="+8613800000002",
     recipients=("p1", "w1"),
     delivery_id="outbox-42",
 )

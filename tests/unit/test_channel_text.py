@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.channels.base import Notification
 from gateway.channels.text import (
     markdown_text,
     markdown_title,
@@ -22,28 +21,13 @@ from gateway.channels.text import (
     utf16_len,
 )
 from rules.alerts import AlertStatus, AlertType, Severity
+from tests.samples import BREACH as SAMPLE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE = "http://10.0.0.5:8000"
 ALERT_ID = "01JD3Q7ZK5V8W9X0Y1Z2A3B4C5"
 
-BREACH = Notification(
-    alert_id=ALERT_ID,
-    type=AlertType.DOOR_BREACH,
-    severity=Severity.CRITICAL,
-    status=AlertStatus.OPEN,
-    household_id="h1",
-    address="幸福小区3栋2单元501",
-    device_id="door-h1",
-    message="门磁: 幸福小区3栋2单元501 03:12 开门，非授权时段",
-    # 03:12:05 in Shanghai, given in UTC: the text must show the site's local time.
-    raised_at=datetime(2026, 11, 22, 19, 12, 5, tzinfo=UTC),
-    escalation_level=0,
-    snapshot_url=f"/api/v1/alerts/{ALERT_ID}/snapshot",
-    recipient_id="p1",
-    recipient_name="赵致远",
-    phone="+8613800000002",
-)
+BREACH = SAMPLE
 
 
 def test_breach_sms_says_what_where_when_and_links_the_snapshot() -> None:

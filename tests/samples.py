@@ -1,0 +1,29 @@
+"""Sample domain values shared by tests of several modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from gateway.channels import Notification
+from rules.alerts import AlertStatus, AlertType, Severity
+
+ALERT_ID = "01JD3Q7ZK5V8W9X0Y1Z2A3B4C5"
+
+# A night breach at 幸福小区3栋2单元501 for officer p1: 03:12:05 in Shanghai, given in UTC so that
+# every text must show the site's local time.
+BREACH = Notification(
+    alert_id=ALERT_ID,
+    type=AlertType.DOOR_BREACH,
+    severity=Severity.CRITICAL,
+    status=AlertStatus.OPEN,
+    household_id="h1",
+    address="幸福小区3栋2单元501",
+    device_id="door-h1",
+    message="门磁: 幸福小区3栋2单元501 03:12 开门，非授权时段",
+    raised_at=datetime(2026, 11, 22, 19, 12, 5, tzinfo=UTC),
+    escalation_level=0,
+    snapshot_url=f"/api/v1/alerts/{ALERT_ID}/snapshot",
+    recipient_id="p1",
+    recipient_name="赵致远",
+    phone="+8613800000002",
+)
