@@ -21,13 +21,10 @@ from gateway.channels.text import (
     utf16_len,
 )
 from rules.alerts import AlertStatus, AlertType, Severity
-from tests.samples import BREACH as SAMPLE
+from tests.samples import ALERT_ID, BREACH
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE = "http://10.0.0.5:8000"
-ALERT_ID = "01JD3Q7ZK5V8W9X0Y1Z2A3B4C5"
-
-BREACH = SAMPLE
 
 
 def test_breach_sms_says_what_where_when_and_links_the_snapshot() -> None:
