@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gateway import rows
 from gateway import schema as t
 from gateway.clock import epoch, from_epoch
 from gateway.records import (
@@ -30,7 +31,6 @@ from gateway.records import (
     UnknownSighting,
     Writes,
 )
-from rules.alerts import AlertStatus, AlertType, Severity
 
 log = logging.getLogger("isogate.store")
 
@@ -50,14 +50,6 @@ def sqlite_url(data_dir: Path) -> str:
 def token_hash(token: str) -> str:
     """How API tokens are kept: never in clear."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _ts(value: float | None) -> datetime | None:
-    return None if value is None else from_epoch(value)
-
-
-def _ep(value: datetime | None) -> float | None:
-    return None if value is None else epoch(value)
 
 
 class Store:
@@ -106,15 +98,15 @@ class Store:
         """Write one pipeline step atomically; returns the outbox items with their ids."""
         async with self._tx() as conn:
             if w.events:
-                await conn.execute(t.events.insert(), [_event_row(e) for e in w.events])
+                await conn.execute(t.events.insert(), [rows.event_row(e) for e in w.events])
             if w.rejected:
-                await conn.execute(t.rejected.insert(), [_rejected_row(r) for r in w.rejected])
+                await conn.execute(t.rejected.insert(), [rows.rejected_row(r) for r in w.rejected])
             for sighting in w.unknown:
                 await _upsert_unknown(conn, sighting)
             for status in w.devices.values():
                 await _upsert_device(conn, status)
             for alert in w.alerts.values():
-                row = _alert_row(alert)
+                row = rows.alert_row(alert)
                 if alert.id in w.new_alert_ids:
                     await conn.execute(t.alerts.insert().values(**row))
                 else:
@@ -151,7 +143,7 @@ class Store:
             if w.outbox:
                 ids = await conn.execute(
                     t.outbox.insert().returning(t.outbox.c.id, sort_by_parameter_order=True),
-                    [_outbox_row(o) for o in w.outbox],
+                    [rows.outbox_row(o) for o in w.outbox],
                 )
                 items = [replace(o, id=i) for o, (i,) in zip(w.outbox, ids, strict=True)]
         return items
@@ -162,13 +154,13 @@ class Store:
         """Every open or escalated alert."""
         q = sa.select(t.alerts).where(t.alerts.c.active_key.is_not(None))
         async with self.engine.connect() as conn:
-            return [_alert(r) for r in (await conn.execute(q)).mappings()]
+            return [rows.alert_from(r) for r in (await conn.execute(q)).mappings()]
 
     async def device_statuses(self) -> list[DeviceStatus]:
         """The last known state of every bound device."""
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(t.device_state))).mappings()
-            return [_device(r) for r in rows]
+            found = (await conn.execute(sa.select(t.device_state))).mappings()
+            return [rows.device_from(r) for r in found]
 
     async def recent_seqs(self, limit: int = 200_000) -> list[tuple[str, int]]:
         """(device_key, seq) of the newest events that carried a sequence number."""
@@ -194,7 +186,7 @@ class Store:
             .order_by(t.events.c.ts)
         )
         async with self.engine.connect() as conn:
-            return [_event(r) for r in (await conn.execute(q)).mappings()]
+            return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
 
     async def has_digest(self, digest: str, since: datetime) -> bool:
         """Whether an event with this topic+payload digest was stored since ``since``."""
@@ -228,14 +220,14 @@ class Store:
         if type:
             q = q.where(t.alerts.c.type == type)
         async with self.engine.connect() as conn:
-            return [_alert(r) for r in (await conn.execute(q)).mappings()]
+            return [rows.alert_from(r) for r in (await conn.execute(q)).mappings()]
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         """One alert by id."""
         q = sa.select(t.alerts).where(t.alerts.c.id == alert_id)
         async with self.engine.connect() as conn:
             row = (await conn.execute(q)).mappings().first()
-        return _alert(row) if row else None
+        return rows.alert_from(row) if row else None
 
     async def alert_history(self, alert_id: str) -> list[HistoryEntry]:
         """The append-only history of one alert, oldest first."""
@@ -267,7 +259,7 @@ class Store:
         )
         async with self.engine.connect() as conn:
             return [
-                {**r, "delivered_at": _ts(r["delivered_at"])}
+                {**r, "delivered_at": rows.to_time(r["delivered_at"])}
                 for r in (await conn.execute(q)).mappings()
             ]
 
@@ -282,13 +274,13 @@ class Store:
             .limit(limit)
         )
         async with self.engine.connect() as conn:
-            return [_outbox(r) for r in (await conn.execute(q)).mappings()]
+            return [rows.outbox_from(r) for r in (await conn.execute(q)).mappings()]
 
     async def next_outbox_at(self) -> datetime | None:
         """When the next pending notification falls due."""
         q = sa.select(sa.func.min(t.outbox.c.next_attempt_at)).where(t.outbox.c.state == "pending")
         async with self.engine.connect() as conn:
-            return _ts((await conn.execute(q)).scalar())
+            return rows.to_time((await conn.execute(q)).scalar())
 
     async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
         """Mark notifications delivered (or cancelled)."""
@@ -384,7 +376,7 @@ class Store:
         if kind:
             q = q.where(t.events.c.kind == kind)
         async with self.engine.connect() as conn:
-            return [_event(r) for r in (await conn.execute(q)).mappings()]
+            return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
 
     async def event_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
         """(household, kind, count) of the events in ``[since, until)``."""
@@ -434,11 +426,11 @@ class Store:
         """The stored site as a site-file document, with its revision (0: nothing loaded)."""
         async with self.engine.connect() as conn:
             meta = dict((await conn.execute(sa.select(t.site_meta))).all())
-            rows = (
+            found = (
                 await conn.execute(sa.select(t.site_entities).order_by(t.site_entities.c.id))
             ).mappings()
             doc: dict[str, Any] = {"staff": [], "households": []}
-            for r in rows:
+            for r in found:
                 doc[r["kind"]].append(r["doc"])
         for key in ("timezone", "policy", "shifts", "channels"):
             if key in meta:
@@ -518,157 +510,17 @@ async def _upsert_unknown(conn: AsyncConnection, s: UnknownSighting) -> None:
 async def _upsert_device(conn: AsyncConnection, d: DeviceStatus) -> None:
     row = {
         "household_id": d.household_id,
-        "last_seen": _ep(d.last_seen),
+        "last_seen": rows.to_epoch(d.last_seen),
         "online": d.online,
-        "status_at": _ep(d.status_at),
+        "status_at": rows.to_epoch(d.status_at),
         "battery": d.battery,
         "door_open": d.door_open,
-        "door_changed_at": _ep(d.door_changed_at),
+        "door_changed_at": rows.to_epoch(d.door_changed_at),
         "last_celsius": d.last_celsius,
-        "last_reading_at": _ep(d.last_reading_at),
+        "last_reading_at": rows.to_epoch(d.last_reading_at),
     }
     done = await conn.execute(
         t.device_state.update().where(t.device_state.c.device_id == d.device_id).values(**row)
     )
     if done.rowcount == 0:
         await conn.execute(t.device_state.insert().values(device_id=d.device_id, **row))
-
-
-def _event_row(e: EventRecord) -> dict[str, Any]:
-    return {
-        "received_at": epoch(e.received_at),
-        "ts": epoch(e.ts),
-        "source": e.source,
-        "topic": e.topic,
-        "device_key": e.device_key,
-        "device_id": e.device_id,
-        "household_id": e.household_id,
-        "kind": e.kind,
-        "seq": e.seq,
-        "report": e.report,
-        "data": e.data,
-        "digest": e.digest,
-    }
-
-
-def _event(r: Any) -> EventRecord:
-    return EventRecord(
-        from_epoch(r["received_at"]),
-        from_epoch(r["ts"]),
-        r["source"],
-        r["topic"],
-        r["device_key"],
-        r["device_id"],
-        r["household_id"],
-        r["kind"],
-        r["seq"],
-        r["report"],
-        r["data"],
-        r["digest"],
-    )
-
-
-def _rejected_row(r: RejectedRecord) -> dict[str, Any]:
-    return {
-        "received_at": epoch(r.received_at),
-        "source": r.source,
-        "topic": r.topic[:512],
-        "reason": r.reason[:512],
-        "payload": r.payload,
-        "device_key": r.device_key,
-    }
-
-
-def _alert_row(a: Alert) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "type": a.type.value,
-        "severity": a.severity.value,
-        "household_id": a.household_id,
-        "device_id": a.device_id,
-        "active_key": "|".join(a.key) if a.status.is_active else None,
-        "status": a.status.value,
-        "raised_at": epoch(a.raised_at),
-        "updated_at": epoch(a.updated_at),
-        "last_seen_at": epoch(a.last_seen_at),
-        "count": a.count,
-        "recipients": list(a.recipients),
-        "escalation_level": a.escalation_level,
-        "next_escalation_at": _ep(a.next_escalation_at),
-        "message": a.message,
-        "snapshot": a.snapshot,
-        "acked_by": a.acked_by,
-        "acked_at": _ep(a.acked_at),
-        "resolved_by": a.resolved_by,
-        "resolved_at": _ep(a.resolved_at),
-        "note": a.note,
-    }
-
-
-def _alert(r: Any) -> Alert:
-    return Alert(
-        id=r["id"],
-        type=AlertType(r["type"]),
-        severity=Severity(r["severity"]),
-        household_id=r["household_id"],
-        device_id=r["device_id"],
-        status=AlertStatus(r["status"]),
-        raised_at=from_epoch(r["raised_at"]),
-        updated_at=from_epoch(r["updated_at"]),
-        last_seen_at=from_epoch(r["last_seen_at"]),
-        count=r["count"],
-        recipients=tuple(r["recipients"]),
-        escalation_level=r["escalation_level"],
-        message=r["message"],
-        next_escalation_at=_ts(r["next_escalation_at"]),
-        snapshot=r["snapshot"],
-        acked_by=r["acked_by"],
-        acked_at=_ts(r["acked_at"]),
-        resolved_by=r["resolved_by"],
-        resolved_at=_ts(r["resolved_at"]),
-        note=r["note"],
-    )
-
-
-def _device(r: Any) -> DeviceStatus:
-    return DeviceStatus(
-        device_id=r["device_id"],
-        household_id=r["household_id"],
-        last_seen=_ts(r["last_seen"]),
-        online=r["online"],
-        status_at=_ts(r["status_at"]),
-        battery=r["battery"],
-        door_open=r["door_open"],
-        door_changed_at=_ts(r["door_changed_at"]),
-        last_celsius=r["last_celsius"],
-        last_reading_at=_ts(r["last_reading_at"]),
-    )
-
-
-def _outbox_row(o: OutboxItem) -> dict[str, Any]:
-    return {
-        "alert_id": o.alert_id,
-        "channel": o.channel,
-        "recipient": o.recipient,
-        "target": o.target,
-        "body": o.body,
-        "created_at": epoch(o.created_at),
-        "next_attempt_at": epoch(o.created_at),
-        "attempts": o.attempts,
-        "state": "pending",
-        "cancel_on_ack": o.cancel_on_ack,
-    }
-
-
-def _outbox(r: Any) -> OutboxItem:
-    return OutboxItem(
-        alert_id=r["alert_id"],
-        channel=r["channel"],
-        recipient=r["recipient"],
-        target=r["target"],
-        body=r["body"],
-        created_at=from_epoch(r["created_at"]),
-        cancel_on_ack=r["cancel_on_ack"],
-        id=r["id"],
-        attempts=r["attempts"],
-    )
