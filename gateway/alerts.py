@@ -268,9 +268,9 @@ class AlertDesk:
         targets = [("*", f"{base}/alerts")] + [
             (p, f"{base}/alerts/to/{p}") for p in alert.recipients
         ]
-        for person, topic in targets:
+        for who, topic in targets:
             w.outbox.append(
-                OutboxItem(alert.id, "mqtt", person, topic, body, now, cancel_on_ack=cancel_on_ack)
+                OutboxItem(alert.id, "mqtt", who, topic, body, now, cancel_on_ack=cancel_on_ack)
             )
         if change == "repeated":
             return  # a repeat is news for the console and the apps, not for SMS or groups
@@ -278,8 +278,8 @@ class AlertDesk:
         for channel in d.site.channels or []:
             if not channel.carries(alert.type, alert.severity, alert.household_id):
                 continue
-            people = [d.staff[p] for p in alert.recipients if p in d.staff]
-            people = [p for p in people if not channel.roles or p.role in channel.roles]
+            staff = [d.staff[p] for p in alert.recipients if p in d.staff]
+            people = [p for p in staff if not channel.roles or p.role in channel.roles]
             if channel.kind is ChannelKind.SMS:
                 if change not in ("raised", "escalated"):
                     continue

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
@@ -90,7 +91,7 @@ class MqttSession:
         self._keepalive = keepalive
         self._backoff_cap = backoff_cap_s
         self._client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean,
             protocol=mqtt.MQTTv311,
@@ -250,7 +251,7 @@ class MqttSession:
 
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         inbound = Inbound(
-            msg.topic, msg.payload, msg.qos, msg.mid, bool(msg.dup), self._clock.now()
+            msg.topic, bytes(msg.payload), msg.qos, msg.mid, bool(msg.dup), self._clock.now()
         )
         if self._on_message is not None:
             self._on_message(inbound)

@@ -132,9 +132,10 @@ class Pipeline:
                 self.watch.doors[dev_id] = DoorState(
                     d.door_open, d.door_changed_at, (AlertType.DOOR_LEFT_OPEN, dev_id) in raised
                 )
-            link = {True: health.Link.ONLINE, False: health.Link.OFFLINE}.get(
-                d.online,
-                health.Link.UNKNOWN,  # type: ignore[arg-type]
+            link = (
+                health.Link.UNKNOWN
+                if d.online is None
+                else (health.Link.ONLINE if d.online else health.Link.OFFLINE)
             )
             self.watch.health[dev_id] = health.DeviceHealth(
                 watched_since=now,
@@ -151,9 +152,9 @@ class Pipeline:
             binding = self.directory.device(e.device_id or "")
             if binding is None or binding.device.resident is None or "celsius" not in e.data:
                 continue
-            key = (binding.household.id, binding.device.resident)
-            self.watch.readings[key], _ = readings.step(
-                self.watch.readings.get(key, readings.ReadingState()),
+            resident = (binding.household.id, binding.device.resident)
+            self.watch.readings[resident], _ = readings.step(
+                self.watch.readings.get(resident, readings.ReadingState()),
                 e.data["celsius"],
                 e.ts,
                 binding,

@@ -191,7 +191,7 @@ def upgrade(conn: sa.Connection) -> int:
         metadata.create_all(conn)
         conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
         return 0
-    current = conn.execute(sa.select(schema_version.c.version)).scalar_one()
+    current = int(conn.execute(sa.select(schema_version.c.version)).scalar_one())
     if current > SCHEMA_VERSION:
         raise RuntimeError(
             f"database schema {current} is newer than this isogate ({SCHEMA_VERSION})"

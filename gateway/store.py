@@ -425,7 +425,7 @@ class Store:
     async def read_site(self) -> tuple[int, dict[str, Any]]:
         """The stored site as a site-file document, with its revision (0: nothing loaded)."""
         async with self.engine.connect() as conn:
-            meta = dict((await conn.execute(sa.select(t.site_meta))).all())
+            meta: dict[str, Any] = dict((await conn.execute(sa.select(t.site_meta))).all())
             found = (
                 await conn.execute(sa.select(t.site_entities).order_by(t.site_entities.c.id))
             ).mappings()

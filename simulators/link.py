@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 class SimLink:
@@ -24,7 +25,7 @@ class SimLink:
     ) -> None:
         self.host, self.port = host, port
         self.client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id or f"sim-{uuid.uuid4().hex[:10]}",
             protocol=mqtt.MQTTv311,
         )
