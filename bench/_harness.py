@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,7 +27,26 @@ class Rig:
 
     broker: Mosquitto
     settings: Settings
-    pid: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        """The gateway process."""
+        return self.proc.pid
+
+    def stop(self) -> None:
+        """Stop the gateway (SIGTERM); its broker session keeps queueing."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+    async def start(self) -> None:
+        """Start the gateway again and wait until it is healthy."""
+        self.proc = start_gateway(self.settings)
+        await wait_healthy(self.settings.http_port)
 
     def cpu_seconds(self) -> float:
         """user + system CPU seconds the gateway process has used."""
@@ -58,13 +78,13 @@ async def rig(households: int = 20, *, isolated: bool = True) -> AsyncIterator[R
             await save_site(
                 store, bench_site(households, isolated=isolated), "bench", SystemClock().now()
             )
-        proc = start_gateway(settings)
+        r = Rig(broker, settings, start_gateway(settings))
         try:
             await wait_healthy(settings.http_port)
-            yield Rig(broker, settings, proc.pid)
+            yield r
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(20)
+            if r.proc.poll() is None:
+                r.stop()
 
 
 def door_topic(settings: Settings, n: int) -> tuple[str, bool]:

@@ -127,6 +127,7 @@ class Gateway:
             port=self.settings.http_port,
             log_level="warning",
             lifespan="off",
+            timeout_graceful_shutdown=5,  # a console left open must not hold a shutdown
         )
         return _Server(config)
 

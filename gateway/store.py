@@ -390,6 +390,14 @@ class Store:
         async with self.engine.connect() as conn:
             return [(h, k, n) for h, k, n in await conn.execute(q)]
 
+    async def receipt_span(self) -> tuple[datetime, datetime, int]:
+        """First and last receipt time in the event log, and how many events it holds."""
+        c = t.events.c
+        q = sa.select(sa.func.min(c.received_at), sa.func.max(c.received_at), sa.func.count())
+        async with self.engine.connect() as conn:
+            first, last, n = (await conn.execute(q)).one()
+        return from_epoch(first or 0.0), from_epoch(last or 0.0), int(n)
+
     async def count_events(self) -> int:
         """How many events the log holds."""
         async with self.engine.connect() as conn:
