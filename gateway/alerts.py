@@ -265,15 +265,17 @@ class AlertDesk:
         """Queue the news of an alert change on every channel that carries it."""
         body = json.dumps(self.payload(alert), ensure_ascii=False)
         base = self.base_topic
-        targets = [("*", f"{base}/alerts")] + [
-            (p, f"{base}/alerts/to/{p}") for p in alert.recipients
-        ]
+        targets = [("*", f"{base}/alerts")]
+        if change != "repeated":
+            # A repeat (the door opened again) updates the count on the all-alerts topic that
+            # consoles follow; the people already told are not buzzed again for it.
+            targets += [(p, f"{base}/alerts/to/{p}") for p in alert.recipients]
         for who, topic in targets:
             w.outbox.append(
                 OutboxItem(alert.id, "mqtt", who, topic, body, now, cancel_on_ack=cancel_on_ack)
             )
         if change == "repeated":
-            return  # a repeat is news for the console and the apps, not for SMS or groups
+            return  # nor by SMS or group message
         d = self.directory
         for channel in d.site.channels or []:
             if not channel.carries(alert.type, alert.severity, alert.household_id):

@@ -26,6 +26,7 @@ log = logging.getLogger("isogate.outbox")
 Send = Callable[[OutboxItem], Awaitable[None]]
 
 MAX_ATTEMPTS = 1000  # about three days at the cap: then an operator must look
+DONE_MEMORY = 50_000
 
 
 class Outbox:
@@ -49,6 +50,9 @@ class Outbox:
         self.channels = channels
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
+        # Delivered (or cancelled) by this process: a notice can reach both paths (read back
+        # from the table a moment before the pipeline hands it over) and must go out once.
+        self._done: dict[int, None] = {}
         self._fresh: list[OutboxItem] = []
 
     def wake(self, fresh: list[OutboxItem] | None = None) -> None:
@@ -77,11 +81,8 @@ class Outbox:
             # Just committed by the pipeline: deliver without reading them back (latency).
             items, self._fresh = self._fresh, []
         else:
-            items = [
-                i
-                for i in await self.store.due_outbox(self.clock.now())
-                if i.id not in self._in_flight
-            ]
+            items = await self.store.due_outbox(self.clock.now())
+        items = [i for i in items if i.id not in self._in_flight and i.id not in self._done]
         if not items:
             metrics.OUTBOX_PENDING.set(0)
             return 0
@@ -97,10 +98,14 @@ class Outbox:
         live = [i for i in items if i.id not in cancelled]
         results = await asyncio.gather(*(self._send(i) for i in live))
         now = self.clock.now()
-        await self.store.outbox_done(
-            [i.id for i, ok in zip(live, results, strict=True) if ok and i.id is not None], now
-        )
-        await self.store.outbox_done([c for c in cancelled if c is not None], now, "cancelled")
+        sent = [i.id for i, ok in zip(live, results, strict=True) if ok and i.id is not None]
+        dropped = [c for c in cancelled if c is not None]
+        await self.store.outbox_done(sent, now)
+        await self.store.outbox_done(dropped, now, "cancelled")
+        for done in (*sent, *dropped):
+            self._done[done] = None
+        while len(self._done) > DONE_MEMORY:
+            del self._done[next(iter(self._done))]
         return len(items)
 
     def _acked(self, alert_id: str) -> bool:
