@@ -163,3 +163,13 @@ async def test_433mhz_door_event_from_the_pty_is_the_same_breach(
             events = await h.running.store.household_events("h2", kind="door")
             assert len(events) == 1  # three repeats of the frame are one event
             assert events[0].source == "serial"
+            # Line noise and an unbound contact: kept for the technician, nothing stops.
+            await asyncio.to_thread(radio.write, b"20;\xff\xfe;garbage\r\n")
+            await asyncio.to_thread(radio.open_door, Ev1527Contact(id="ffff01"))
+
+            async def both_kept() -> bool:
+                return len(await h.running.store.list_rejected()) >= 2
+
+            await h.wait_for(both_kept)
+            unknown = await h.running.store.list_unknown()
+            assert [u["address"] for u in unknown] == ["EV1527:ffff01"]
