@@ -66,7 +66,7 @@ class Store:
             path = url.split(":///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **_engine_options(url))
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:
@@ -469,6 +469,15 @@ class Store:
         async with self.engine.connect() as conn:
             row = (await conn.execute(q)).first()
         return (row[0], row[1]) if row else None
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # pysqlite opens a transaction only for writes, and every write here commits: the
+        # ROLLBACK the pool would issue on each check-in is a wasted round trip to the
+        # database thread (one per transaction, on the hot path).
+        return {"pool_reset_on_return": None}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
