@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
+from collections import deque
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -71,3 +73,20 @@ class SimLink:
             if not info.is_published():
                 raise TimeoutError(f"broker did not acknowledge {topic}")
         return info
+
+    def publish_many(self, messages: Iterable[tuple[str, bytes | str]], window: int = 2000) -> int:
+        """Publish a stream at QoS 1, at most ``window`` unacknowledged at a time.
+
+        paho stalls at 65,535 unacknowledged messages (16-bit message ids): a burst keeps a
+        window. Returns how many were published, all acknowledged by the broker.
+        """
+        pending: deque[mqtt.MQTTMessageInfo] = deque()
+        count = 0
+        for topic, payload in messages:
+            pending.append(self.publish(topic, payload, wait=False))
+            count += 1
+            if len(pending) >= window:
+                pending.popleft().wait_for_publish(30)
+        for info in pending:
+            info.wait_for_publish(30)
+        return count
