@@ -104,6 +104,28 @@ def import_(
     _load_cmd(path, config)
 
 
+@app.command()
+def commission(
+    household: str,
+    timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 600,
+    config: ConfigOpt = None,
+) -> None:
+    """Live checklist until every device bound to HOUSEHOLD has reported."""
+    from isogate.commission import commission as run_checklist
+
+    settings = _settings(config)
+
+    async def watch() -> bool:
+        async with Store.open(settings.db_url) as store:
+            return await run_checklist(store, household, SystemClock(), console, timeout)
+
+    if asyncio.run(watch()):
+        console.print(f"{household}: every device reported")
+        return
+    console.print(f"[red]{household}: not every device reported in {timeout:g} s[/red]")
+    raise typer.Exit(1)
+
+
 @user_app.command("add")
 def user_add(
     name: str,

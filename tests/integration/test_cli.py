@@ -170,3 +170,50 @@ def test_register_naming_unknown_staff_is_refused(tmp_path: Path):
     out = _isogate("import", str(csv), data=tmp_path)
     assert out.returncode == 1
     assert "bad.csv:2" in out.stderr and "p9" in out.stderr
+
+
+async def test_commission_ticks_off_each_device_and_names_a_mistyped_one(
+    tmp_path: Path, broker: BrokerUnderTest
+):
+    """h2's door opens and closes, its thermometer reads: the checklist completes (exit 0);
+    a sensor publishing under a wrong name is shown as heard but not bound."""
+    from gateway.clock import SystemClock
+    from simulators.door import DoorSensor
+    from tests.conftest import prepare, running_gateway
+
+    s = unique_settings(tmp_path, broker)
+    clock = SystemClock()
+    token = await prepare(s, site_doc(door_debounce_s=0), clock.now())
+    async with running_gateway(s, broker, clock, token) as h:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "isogate",
+            "commission",
+            "h2",
+            "--timeout",
+            "30",
+            cwd=REPO,
+            env=env | {"ISOGATE_DATA_DIR": str(s.data_dir), "COLUMNS": "160"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        await asyncio.sleep(1.5)  # the checklist starts watching
+        with h.link() as link:
+            door = DoorSensor(link, "door-h2", "native", base_topic=h.base)
+            await asyncio.to_thread(door.open)
+            await asyncio.to_thread(door.close)
+            typo = DoorSensor(link, "h2 door", "zigbee2mqtt", z2m_base=h.z2m)
+            await asyncio.to_thread(typo.open)
+            await asyncio.sleep(1.0)  # seen as a stranger before the last step
+            await asyncio.to_thread(
+                link.publish,
+                f"{h.base}/dev/therm-r2/event",
+                json.dumps({"type": "temperature", "celsius": 36.6}),
+            )
+        out, _ = await asyncio.wait_for(proc.communicate(), 40)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    assert "every device reported" in text
+    assert "zigbee2mqtt:h2 door" in text
