@@ -92,6 +92,7 @@ async def test_bad_payloads_are_rejected_and_the_gateway_goes_on(gateway: Harnes
         (f"{base}/dev/door-h2/event", b'{"type": "door", "open": "yes"}'),
         (f"{base}/dev/door-h2/event", b'{"type": "door", "open": true, "battery": 180}'),
         (f"{base}/dev/door-h2/event", b'{"type": "teleport"}'),
+        (f"{base}/dev/therm-r2/event", b'{"type": "temperature", "celsius": 47.2}'),
         (f"{z2m}/nobody_door", b'{"contact": false}'),
     ]
     with gateway.link() as link:
@@ -113,11 +114,12 @@ async def test_bad_payloads_are_rejected_and_the_gateway_goes_on(gateway: Harnes
             await client.get("/api/v1/rejected", headers={"Authorization": "Bearer x"})
         ).status_code == 401
     reasons = [r["reason"] for r in rejected]
-    assert len(rejected) == 5
+    assert len(rejected) == 6
     assert any("not JSON" in r for r in reasons)
     assert any("open must be true or false" in r for r in reasons)
     assert any("outside 0–100" in r for r in reasons)
     assert any("unknown event type" in r for r in reasons)
+    assert any("outside 30–45 °C: a measurement error" in r for r in reasons)
     assert any("not bound" in r for r in reasons)
     assert [u["address"] for u in unknown] == ["nobody_door"]
     assert 'isogate_messages_total{outcome="rejected"}' in metrics
