@@ -27,6 +27,7 @@ Send = Callable[[OutboxItem], Awaitable[None]]
 
 MAX_ATTEMPTS = 1000  # about three days at the cap: then an operator must look
 DONE_MEMORY = 50_000
+RECORD_BATCH = 500  # deliveries written down at most this many at a time, or when idle
 
 
 class Outbox:
@@ -53,6 +54,7 @@ class Outbox:
         # Delivered (or cancelled) by this process: a notice can reach both paths (read back
         # from the table a moment before the pipeline hands it over) and must go out once.
         self._done: dict[int, None] = {}
+        self._unrecorded: list[int] = []
         self._fresh: list[OutboxItem] = []
 
     def wake(self, fresh: list[OutboxItem] | None = None) -> None:
@@ -63,6 +65,14 @@ class Outbox:
 
     async def run(self, poll_s: float = 1.0) -> None:
         """Deliver forever (the gateway.outbox task)."""
+        try:
+            await self._loop(poll_s)
+        finally:
+            # A clean stop writes down what went out, so a restart does not send it again.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.record())
+
+    async def _loop(self, poll_s: float) -> None:
         while True:
             self._wake.clear()
             try:
@@ -70,10 +80,30 @@ class Outbox:
             except Exception:
                 log.exception("outbox pass failed; retrying")
                 delivered = 0
+            if delivered and len(self._unrecorded) < RECORD_BATCH:
+                continue
+            try:
+                await self.record()
+            except Exception:
+                log.exception("could not record deliveries; will try again")
             if delivered:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), poll_s)
+
+    async def record(self) -> None:
+        """Write down what was delivered since the last time (one transaction for many).
+
+        Until then a delivered notice is only remembered in memory: a crash in between sends
+        it once more (at least once; receivers drop duplicates by alert and delivery id).
+        """
+        if self._unrecorded:
+            ids, self._unrecorded = self._unrecorded, []
+            try:
+                await self.store.outbox_done(ids, self.clock.now())
+            except Exception:
+                self._unrecorded = ids + self._unrecorded
+                raise
 
     async def drain(self) -> int:
         """Deliver what is due now; returns how many notices were handled."""
@@ -100,7 +130,7 @@ class Outbox:
         now = self.clock.now()
         sent = [i.id for i, ok in zip(live, results, strict=True) if ok and i.id is not None]
         dropped = [c for c in cancelled if c is not None]
-        await self.store.outbox_done(sent, now)
+        self._unrecorded.extend(sent)
         await self.store.outbox_done(dropped, now, "cancelled")
         for done in (*sent, *dropped):
             self._done[done] = None
