@@ -73,23 +73,31 @@ class Outbox:
                 await asyncio.shield(self.record())
 
     async def _loop(self, poll_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()
         while True:
             self._wake.clear()
-            try:
-                delivered = await self.drain()
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-                delivered = 0
+            fresh = bool(self._fresh)
+            scan = not fresh and loop.time() >= next_scan
+            delivered = 0
+            if fresh or scan:
+                try:
+                    delivered = await self.drain(scan=scan)
+                except Exception:
+                    log.exception("outbox pass failed; retrying")
+            if scan and not delivered:
+                # Retries fall due with time: look at the table again after poll_s.
+                next_scan = loop.time() + poll_s
             if delivered and len(self._unrecorded) < RECORD_BATCH:
                 continue
             try:
                 await self.record()
             except Exception:
                 log.exception("could not record deliveries; will try again")
-            if delivered:
+            if delivered or self._fresh:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_s)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_scan - loop.time()))
 
     async def record(self) -> None:
         """Write down what was delivered since the last time (one transaction for many).
@@ -105,13 +113,18 @@ class Outbox:
                 self._unrecorded = ids + self._unrecorded
                 raise
 
-    async def drain(self) -> int:
-        """Deliver what is due now; returns how many notices were handled."""
+    async def drain(self, *, scan: bool = True) -> int:
+        """Deliver the notices just handed over, or (``scan``) those due in the table.
+
+        Returns how many notices were handled.
+        """
         if self._fresh:
             # Just committed by the pipeline: deliver without reading them back (latency).
             items, self._fresh = self._fresh, []
-        else:
+        elif scan:
             items = await self.store.due_outbox(self.clock.now())
+        else:
+            return 0
         items = [i for i in items if i.id not in self._in_flight and i.id not in self._done]
         if not items:
             metrics.OUTBOX_PENDING.set(0)
