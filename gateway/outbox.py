@@ -77,16 +77,17 @@ class Outbox:
         next_scan = loop.time()
         while True:
             self._wake.clear()
-            fresh = bool(self._fresh)
-            scan = not fresh and loop.time() >= next_scan
+            # The table is read on its poll even under a stream of fresh notices, so that
+            # retries falling due are never starved.
+            scan = loop.time() >= next_scan
             delivered = 0
-            if fresh or scan:
+            if self._fresh or scan:
                 try:
                     delivered = await self.drain(scan=scan)
                 except Exception:
                     log.exception("outbox pass failed; retrying")
             if scan and not delivered:
-                # Retries fall due with time: look at the table again after poll_s.
+                # Nothing more due: look at the table again after poll_s.
                 next_scan = loop.time() + poll_s
             if delivered and len(self._unrecorded) < RECORD_BATCH:
                 continue
@@ -118,11 +119,12 @@ class Outbox:
 
         Returns how many notices were handled.
         """
-        if self._fresh:
+        if scan:
+            # Also holds any fresh ones (committed first): those are skipped when handed over.
+            items = await self.store.due_outbox(self.clock.now())
+        elif self._fresh:
             # Just committed by the pipeline: deliver without reading them back (latency).
             items, self._fresh = self._fresh, []
-        elif scan:
-            items = await self.store.due_outbox(self.clock.now())
         else:
             return 0
         items = [i for i in items if i.id not in self._in_flight and i.id not in self._done]
