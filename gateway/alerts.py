@@ -191,19 +191,9 @@ class AlertDesk:
             raise AlertError(f"alert {alert.id} is already resolved")
         if alert.status is AlertStatus.ACKNOWLEDGED:
             return alert
-        acked = replace(
-            alert,
-            status=AlertStatus.ACKNOWLEDGED,
-            acked_by=by,
-            acked_at=now,
-            updated_at=now,
-            next_escalation_at=None,
+        return self._settle(
+            alert, w, now, AlertStatus.ACKNOWLEDGED, by, None, acked_by=by, acked_at=now
         )
-        self._stage(w, acked)
-        w.history.append(HistoryEntry(alert.id, now, "acknowledged", by, None))
-        w.cancel_outbox_for.add(alert.id)
-        self._announce(acked, w, now, change="acknowledged")
-        return acked
 
     def resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
         """Resolve with a note; a door breach needs one."""
@@ -214,20 +204,35 @@ class AlertDesk:
         return self._resolve(alert, by, note, now, w)
 
     def _resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
-        done = replace(
+        return self._settle(
             alert,
-            status=AlertStatus.RESOLVED,
+            w,
+            now,
+            AlertStatus.RESOLVED,
+            by,
+            note,
             resolved_by=by,
             resolved_at=now,
-            updated_at=now,
             note=note,
-            next_escalation_at=None,
         )
-        self._stage(w, done)
-        w.history.append(HistoryEntry(alert.id, now, "resolved", by, note))
+
+    def _settle(
+        self,
+        alert: Alert,
+        w: Writes,
+        now: datetime,
+        status: AlertStatus,
+        by: str,
+        said: str | None,
+        **fields: Any,
+    ) -> Alert:
+        """Acknowledge or resolve: escalation stops, queued escalation notices are dropped."""
+        changed = replace(alert, status=status, updated_at=now, next_escalation_at=None, **fields)
+        self._stage(w, changed)
+        w.history.append(HistoryEntry(alert.id, now, status.value, by, said))
         w.cancel_outbox_for.add(alert.id)
-        self._announce(done, w, now, change="resolved")
-        return done
+        self._announce(changed, w, now, change=status.value)
+        return changed
 
     # --- news ---------------------------------------------------------------------------------
 
