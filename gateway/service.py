@@ -194,6 +194,8 @@ class Gateway:
             by = body.get("by") if isinstance(body, dict) else None
             if not isinstance(by, str) or not by:
                 raise ValueError('ack payload must be {"by": "<person id>"}')
+            if by not in r.pipeline.directory.staff:
+                raise ValueError(f"{by!r} is not on the site's staff")
             await r.ops.ack(alert_id, by)
         except (ValueError, UnicodeDecodeError, AlertError) as exc:
             w = Writes(

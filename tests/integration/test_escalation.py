@@ -85,15 +85,17 @@ async def test_mqtt_ack_stops_escalation(tmp_path: Path, broker: BrokerUnderTest
 
 
 async def test_ack_with_bad_payload_is_rejected_not_fatal(tmp_path: Path, broker: BrokerUnderTest):
-    """An ack without 'by', or for an unknown alert, lands in the rejected list."""
+    """An ack without 'by', by a stranger, or for an unknown alert lands in the rejected list."""
     async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, _):
         with h.link() as app:
             await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b'{"by": "p1"}')
             await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b"[]")
-        await h.wait_for(lambda: _n_rejected(h, 2))
+            await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b'{"by": "mallory"}')
+        await h.wait_for(lambda: _n_rejected(h, 3))
         reasons = [r.reason for r in await h.running.store.list_rejected()]
         assert any("no alert NOPE" in r for r in reasons)
         assert any("by" in r for r in reasons)
+        assert any("'mallory' is not on the site's staff" in r for r in reasons)
 
 
 async def _n_rejected(h: Harness, n: int) -> bool:
