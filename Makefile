@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.store
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
