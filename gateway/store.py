@@ -38,15 +38,6 @@ REJECTED_KEEP = 10_000
 UNKNOWN_KEEP = 1_000
 
 
-class StoreError(RuntimeError):
-    """The database could not do what was asked."""
-
-
-def sqlite_url(data_dir: Path) -> str:
-    """The default database: a SQLite file in the data dir."""
-    return f"sqlite+aiosqlite:///{data_dir / 'isogate.db'}"
-
-
 def token_hash(token: str) -> str:
     """How API tokens are kept: never in clear."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -275,12 +266,6 @@ class Store:
         )
         async with self.engine.connect() as conn:
             return [rows.outbox_from(r) for r in (await conn.execute(q)).mappings()]
-
-    async def next_outbox_at(self) -> datetime | None:
-        """When the next pending notification falls due."""
-        q = sa.select(sa.func.min(t.outbox.c.next_attempt_at)).where(t.outbox.c.state == "pending")
-        async with self.engine.connect() as conn:
-            return rows.to_time((await conn.execute(q)).scalar())
 
     async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
         """Mark notifications delivered (or cancelled)."""
