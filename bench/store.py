@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.records import (
-    Alert,
     DeviceStatus,
     EventRecord,
     HistoryEntry,
@@ -22,7 +21,7 @@ from gateway.records import (
     Writes,
 )
 from gateway.store import Store
-from rules.alerts import AlertStatus, AlertType, Severity
+from tests.samples import breach_alert
 
 N = 1000
 
@@ -53,21 +52,7 @@ async def main() -> None:
                 await store.commit(Writes(events=[_event(t, i)]))
             event_only = ((time.perf_counter() - w0) / N, (time.process_time() - c0) / N)
 
-            alert = Alert(
-                id="01JD3AAAAAAAAAAAAAAAAAAAAA",
-                type=AlertType.DOOR_BREACH,
-                severity=Severity.CRITICAL,
-                household_id="h1",
-                device_id="door-h1",
-                status=AlertStatus.OPEN,
-                raised_at=t,
-                updated_at=t,
-                last_seen_at=t,
-                count=1,
-                recipients=("p1", "w1"),
-                escalation_level=0,
-                message="门磁: 幸福小区 开门",
-            )
+            alert = breach_alert(t, message="门磁: 幸福小区 开门")
             await store.commit(Writes(alerts={alert.id: alert}, new_alert_ids={alert.id}))
             w0, c0 = time.perf_counter(), time.process_time()
             for i in range(N):

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.records import Alert, EventRecord, HistoryEntry, OutboxItem, Writes
+from gateway.records import EventRecord, HistoryEntry, OutboxItem, Writes
 from gateway.store import Store
-from rules.alerts import AlertStatus, AlertType, Severity
+from tests.samples import breach_alert
 
 asyncpg = pytest.importorskip("asyncpg", reason="the postgres extra (asyncpg) is not installed")
 
@@ -40,22 +40,7 @@ async def pg_store() -> AsyncIterator[Store]:
 
 async def test_event_alert_and_outbox_round_trip_on_postgresql(pg_store: Store):
     """One pipeline step's writes commit and read back as on SQLite."""
-    alert = Alert(
-        id="01JD3AAAAAAAAAAAAAAAAAAAAA",
-        type=AlertType.DOOR_BREACH,
-        severity=Severity.CRITICAL,
-        household_id="h1",
-        device_id="door-h1",
-        status=AlertStatus.OPEN,
-        raised_at=T0,
-        updated_at=T0,
-        last_seen_at=T0,
-        count=1,
-        recipients=("p1", "w1"),
-        escalation_level=0,
-        message="门磁: 幸福小区3栋2单元501 03:00 开门，非授权时段",
-        next_escalation_at=T0 + timedelta(seconds=120),
-    )
+    alert = breach_alert(T0, next_escalation_at=T0 + timedelta(seconds=120))
     w = Writes(
         events=[
             EventRecord(
