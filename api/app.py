@@ -14,10 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from api.auth import User, current_user
-from gateway.alerts import AlertDesk, AlertError
-from gateway.operations import AlertOps
-from gateway.records import Alert
+from gateway.alerting.desk import AlertDesk, AlertError
+from gateway.alerting.operations import AlertOps
 from gateway.store import Store
+from gateway.store.records import Alert
 
 
 @dataclass

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.clock import SystemClock
-from gateway.settings import Settings
-from gateway.sitestore import save_site
+from gateway.site.stored import save_site
 from gateway.store import Store
 from isogate.demo import demo_site
+from isogate.settings import Settings
 from rules.site import Site
 from simulators.broker import Mosquitto, free_port
 from simulators.process import start_gateway, wait_healthy

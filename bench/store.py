@@ -13,14 +13,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.records import (
+from gateway.store import Store
+from gateway.store.records import (
     DeviceStatus,
     EventRecord,
     HistoryEntry,
     OutboxItem,
     Writes,
 )
-from gateway.store import Store
 from tests.samples import breach_alert
 
 N = 1000

@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 
 from gateway.clock import SystemClock
-from gateway.mqtt import BrokerAddress
-from gateway.settings import Settings
-from gateway.sitefile import SiteFileError
-from gateway.sitestore import load_file
+from gateway.ingest.mqtt import BrokerAddress
+from gateway.site import SiteFileError
+from gateway.site.stored import load_file
 from gateway.store import Store
+from isogate.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Home-isolation gateway.")
 user_app = typer.Typer(no_args_is_help=True, help="API and console users.")
@@ -63,7 +63,7 @@ def _logging(level: str) -> None:
 @app.command()
 def run(config: ConfigOpt = None) -> None:
     """Run the gateway against the configured broker and database."""
-    from gateway.service import Gateway
+    from isogate.service import Gateway
 
     settings = _settings(config)
     _logging(settings.log_level)

@@ -16,9 +16,9 @@ from rich.live import Live
 from rich.table import Table
 
 from gateway.clock import Clock
-from gateway.records import EventRecord
-from gateway.sitestore import stored_site
+from gateway.site.stored import stored_site
 from gateway.store import Store
+from gateway.store.records import EventRecord
 from rules.site import Device, DeviceKind, Household
 
 

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from gateway.clock import ScaledClock
-from gateway.mqtt import BrokerAddress
-from gateway.service import Gateway, Running
-from gateway.settings import Settings
-from gateway.sitestore import save_site
+from gateway.ingest.mqtt import BrokerAddress
+from gateway.site.stored import save_site
 from gateway.store import Store
+from isogate.service import Gateway, Running
+from isogate.settings import Settings
 from rules.site import Site
 from simulators.ble import BleThermometer
 from simulators.broker import EmbeddedBroker, free_port

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.settings import Settings
+from isogate.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

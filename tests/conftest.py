@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from gateway.clock import Clock, SystemClock
-from gateway.service import Gateway, Running
-from gateway.settings import Settings
-from gateway.sitestore import save_site
+from gateway.site.stored import save_site
 from gateway.store import Store
+from isogate.service import Gateway, Running
+from isogate.settings import Settings
 from rules.site import Site
 from simulators.broker import EmbeddedBroker, Mosquitto, mosquitto_available
 from simulators.link import SimLink

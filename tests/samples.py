@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.channels import Notification
-from gateway.records import Alert
+from gateway.notify.channels import Notification
+from gateway.store.records import Alert
 from rules.alerts import AlertStatus, AlertType, Severity
 
 ALERT_ID = "01JD3Q7ZK5V8W9X0Y1Z2A3B4C5"

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.clock import SystemClock
-from gateway.settings import Settings
 from gateway.store import Store
+from isogate.settings import Settings
 from simulators.broker import Mosquitto, free_port
 from simulators.link import SimLink
 from simulators.modem import ModemSimulator

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gateway.clock import SystemClock
-from gateway.settings import Settings
 from gateway.store import Store
+from isogate.settings import Settings
 from simulators.broker import Mosquitto, free_port
 from simulators.link import SimLink
 from simulators.process import start_gateway, wait_healthy

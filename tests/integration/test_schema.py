@@ -9,8 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.operations import Operations
 
-from gateway import schema
-from gateway.store import Store
+from gateway.store import Store, schema
 
 
 async def test_an_older_database_is_migrated_forward_and_keeps_its_rows(

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.records import EventRecord, HistoryEntry, OutboxItem, Writes
 from gateway.store import Store
+from gateway.store.records import EventRecord, HistoryEntry, OutboxItem, Writes
 from tests.samples import breach_alert
 
 asyncpg = pytest.importorskip("asyncpg", reason="the postgres extra (asyncpg) is not installed")

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.channels.base import DeliveryError
-from gateway.channels.webhook import WebhookChannel, alert_json
 from gateway.clock import SystemClock
+from gateway.notify.channels.base import DeliveryError
+from gateway.notify.channels.webhook import WebhookChannel, alert_json
 from rules.alerts import AlertStatus
 from simulators.webhook_receiver import WebhookReceiver
 from tests.samples import BREACH as SAMPLE

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.channels.text import (
+from gateway.notify.channels.text import (
     markdown_text,
     markdown_title,
     plain_text,

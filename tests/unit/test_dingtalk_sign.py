@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from urllib.parse import quote_plus, unquote
 
-from gateway.channels.webhook import dingtalk_sign
+from gateway.notify.channels.webhook import dingtalk_sign
 
 # DingTalk's documentation uses this secret in its examples.
 SECRET = "this is secret"

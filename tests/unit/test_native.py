@@ -90,7 +90,7 @@ def test_foreign_subtopics_are_ignored_and_bad_topics_rejected():
 
 def test_a_device_clock_running_ahead_does_not_move_the_event():
     """ts in the future → receipt time; ts in the past (queued at the broker) → kept."""
-    from gateway.pipeline import event_time
+    from gateway.ingest.pipeline import event_time
 
     received = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
     [ahead] = decode(

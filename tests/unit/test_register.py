@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.register import parse_register, parse_time, read_register
-from gateway.sitefile import SiteFileError, merge_sites, parse_site_yaml
+from gateway.site import SiteFileError, merge_sites, parse_site_yaml
+from gateway.site.register import parse_register, parse_time, read_register
 from rules.site import DeviceKind, Protocol
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.sitefile import (
+from gateway.site import (
     SiteError,
     SiteFileError,
     check_site,

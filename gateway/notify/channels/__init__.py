@@ -4,9 +4,9 @@ Each channel makes one attempt per ``send`` and raises ``DeliveryError`` (with `
 on failure; the outbox decides about retries.
 """
 
-from gateway.channels.base import Channel, DeliveryError, Notification
-from gateway.channels.sms import GsmModem, SmsChannel, cms_retryable, ucs2_hex
-from gateway.channels.text import (
+from gateway.notify.channels.base import Channel, DeliveryError, Notification
+from gateway.notify.channels.sms import GsmModem, SmsChannel, cms_retryable, ucs2_hex
+from gateway.notify.channels.text import (
     SMS_LIMIT,
     markdown_text,
     markdown_title,
@@ -16,7 +16,7 @@ from gateway.channels.text import (
     ucs2_safe,
     utf16_len,
 )
-from gateway.channels.webhook import WebhookChannel, WebhookKind, alert_json, dingtalk_sign
+from gateway.notify.channels.webhook import WebhookChannel, WebhookKind, alert_json, dingtalk_sign
 
 __all__ = [
     "SMS_LIMIT",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.alerts import AlertDesk, AlertError
+from gateway.alerting.desk import AlertDesk, AlertError
 from gateway.clock import Clock
-from gateway.records import Alert, OutboxItem, Writes
 from gateway.store import Store
+from gateway.store.records import Alert, OutboxItem, Writes
 
 
 class AlertOps:

@@ -26,10 +26,12 @@ from devices.events import (
     TemperatureEvent,
 )
 from devices.router import Router
-from gateway import handover, metrics
-from gateway.alerts import AlertDesk
+from gateway import metrics
+from gateway.alerting import handover
+from gateway.alerting.desk import AlertDesk
 from gateway.clock import Clock, epoch, from_epoch
-from gateway.records import (
+from gateway.store import Store
+from gateway.store.records import (
     DeviceStatus,
     EventRecord,
     OutboxItem,
@@ -37,7 +39,6 @@ from gateway.records import (
     UnknownSighting,
     Writes,
 )
-from gateway.store import Store
 from rules import coverage, health, readings
 from rules.alerts import AlertType
 from rules.directory import Binding, Directory

@@ -11,10 +11,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.alerts import AlertDesk
+from gateway.alerting.desk import AlertDesk
 from gateway.ids import ulid
-from gateway.records import OutboxItem, Writes
 from gateway.store import Store
+from gateway.store.records import OutboxItem, Writes
 from rules.coverage import shift_boundaries
 from rules.directory import Directory
 from rules.roster import shift_active

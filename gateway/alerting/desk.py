@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.bus import Bus
 from gateway.ids import ulid
-from gateway.records import Alert, HistoryEntry, OutboxItem, Writes
+from gateway.store.records import Alert, HistoryEntry, OutboxItem, Writes
 from rules import escalation
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise
 from rules.directory import Directory

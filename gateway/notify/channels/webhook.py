@@ -22,9 +22,9 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from gateway.channels.base import DeliveryError, Notification
-from gateway.channels.text import markdown_text, markdown_title, plain_text
 from gateway.clock import Clock
+from gateway.notify.channels.base import DeliveryError, Notification
+from gateway.notify.channels.text import markdown_text, markdown_title, plain_text
 
 
 class WebhookKind(StrEnum):

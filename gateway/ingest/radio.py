@@ -12,7 +12,7 @@ from datetime import datetime
 
 from devices.events import DeviceRef, Protocol, Rejected
 from devices.rflink import RepeatFilter, RFLinkPacket, SerialReceiver, interpret, parse_line
-from gateway.pipeline import Arrival
+from gateway.ingest.pipeline import Arrival
 from rules.directory import Directory
 
 log = logging.getLogger("isogate.rflink")

@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from gateway import metrics
-from gateway.alerts import AlertDesk
+from gateway.alerting.desk import AlertDesk
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
-from gateway.records import OutboxItem
 from gateway.store import Store
+from gateway.store.records import OutboxItem
 from rules.alerts import AlertStatus
 
 log = logging.getLogger("isogate.outbox")

@@ -30,9 +30,9 @@ from typing import Protocol, Self
 import serial_asyncio_fast
 
 from gateway.backoff import full_jitter
-from gateway.channels.base import DeliveryError, Notification
-from gateway.channels.text import SMS_LIMIT, sms_text, split_sms, ucs2_safe
 from gateway.clock import Clock
+from gateway.notify.channels.base import DeliveryError, Notification
+from gateway.notify.channels.text import SMS_LIMIT, sms_text, split_sms, ucs2_safe
 
 log = logging.getLogger(__name__)
 

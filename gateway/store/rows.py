@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.clock import epoch, from_epoch
-from gateway.records import Alert, DeviceStatus, EventRecord, OutboxItem, RejectedRecord
+from gateway.store.records import Alert, DeviceStatus, EventRecord, OutboxItem, RejectedRecord
 from rules.alerts import AlertStatus, AlertType, Severity
 
 

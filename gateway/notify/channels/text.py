@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import tzinfo
 
-from gateway.channels.base import Notification
+from gateway.notify.channels.base import Notification
 from rules.alerts import AlertStatus, AlertType, Severity
 
 SMS_LIMIT = 70

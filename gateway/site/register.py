@@ -49,7 +49,8 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from gateway.sitefile import Loc, Locator, SiteDocument, SiteError, SiteFileError, render
+from gateway.site.check import SiteDocument
+from gateway.site.errors import Loc, Locator, SiteError, SiteFileError, render
 from rules.site import Site, normalize_mac
 
 _COLUMNS: dict[str, tuple[str, ...]] = {

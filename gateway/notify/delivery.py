@@ -16,11 +16,16 @@ from types import TracebackType
 
 import httpx
 
-from gateway.channels import DeliveryError, GsmModem, Notification, SmsChannel, WebhookChannel
 from gateway.clock import Clock
-from gateway.mqtt import MqttSession
-from gateway.records import OutboxItem
-from gateway.settings import Settings
+from gateway.ingest.mqtt import MqttSession
+from gateway.notify.channels import (
+    DeliveryError,
+    GsmModem,
+    Notification,
+    SmsChannel,
+    WebhookChannel,
+)
+from gateway.store.records import OutboxItem
 from rules.alerts import AlertStatus, AlertType, Severity
 from rules.directory import Directory
 from rules.site import Channel, ChannelKind
@@ -58,14 +63,18 @@ class Deliveries:
 
     def __init__(
         self,
-        settings: Settings,
         clock: Clock,
         session: MqttSession,
         directory: Callable[[], Directory],
         *,
+        link_base: str,
+        modem_port: str | None = None,
+        modem_baud: int = 115200,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        self.settings = settings
+        self.link_base = link_base
+        self.modem_port = modem_port
+        self.modem_baud = modem_baud
         self.clock = clock
         self.session = session
         self.directory = directory
@@ -78,10 +87,8 @@ class Deliveries:
     async def __aenter__(self) -> Deliveries:
         if self._http is None:
             self._http = await self._stack.enter_async_context(httpx.AsyncClient(timeout=10))
-        if self.settings.modem_port:
-            modem = GsmModem(
-                self.settings.modem_port, clock=self.clock, baudrate=self.settings.modem_baud
-            )
+        if self.modem_port:
+            modem = GsmModem(self.modem_port, clock=self.clock, baudrate=self.modem_baud)
             self._modem = await self._stack.enter_async_context(modem)
         return self
 
@@ -113,7 +120,7 @@ class Deliveries:
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
         tz = self.directory().tz
-        base = self.settings.link("")
+        base = self.link_base
         if c.kind is ChannelKind.SMS:
             if self._modem is None:
                 return _unavailable("no GSM modem configured (ISOGATE_MODEM_PORT)")

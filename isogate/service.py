@@ -1,6 +1,6 @@
 """The gateway's lifetime: one TaskGroup of named tasks, started in order, cancelled together.
 
-Tasks: ``gateway.ingest`` (broker messages → pipeline → ack), ``gateway.outbox`` (delivery),
+Tasks: ``gateway.ingest`` (broker messages → pipeline → ack), ``gateway.notify.outbox`` (delivery),
 ``gateway.tick`` (time-driven rules), ``gateway.site`` (live reload of the site),
 ``gateway.http`` (API). Shutdown is cancellation of the group, awaited.
 """
@@ -19,18 +19,18 @@ import uvicorn
 from api.app import ApiContext, create_app
 from devices.router import Router
 from gateway import metrics
-from gateway.alerts import AlertDesk, AlertError
+from gateway.alerting.desk import AlertDesk, AlertError
+from gateway.alerting.operations import AlertOps
 from gateway.clock import Clock
-from gateway.delivery import Deliveries
-from gateway.mqtt import Inbound, MqttSession
-from gateway.operations import AlertOps
-from gateway.outbox import Outbox
-from gateway.pipeline import Arrival, Pipeline, excerpt
-from gateway.radio import run_receiver
-from gateway.records import OutboxItem, RejectedRecord, Writes
-from gateway.settings import Settings
-from gateway.sitestore import current_directory
+from gateway.ingest.mqtt import Inbound, MqttSession
+from gateway.ingest.pipeline import Arrival, Pipeline, excerpt
+from gateway.ingest.radio import run_receiver
+from gateway.notify.delivery import Deliveries
+from gateway.notify.outbox import Outbox
+from gateway.site.stored import current_directory
 from gateway.store import Store
+from gateway.store.records import OutboxItem, RejectedRecord, Writes
+from isogate.settings import Settings
 
 log = logging.getLogger("isogate.gateway")
 
@@ -83,7 +83,14 @@ class Gateway:
                 subscriptions=[*self.router.subscriptions(), f"{self.ack_prefix}+"],
                 on_message=self._queue.put_nowait,
             )
-            deliveries = Deliveries(s, self.clock, session, lambda: pipeline.directory)
+            deliveries = Deliveries(
+                self.clock,
+                session,
+                lambda: pipeline.directory,
+                link_base=s.link(""),
+                modem_port=s.modem_port,
+                modem_baud=s.modem_baud,
+            )
             outbox = Outbox(
                 store,
                 desk,

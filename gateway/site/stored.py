@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from gateway.sitefile import SiteFileError, check_site, merge_sites, read_site_file
+from gateway.site.check import check_site, merge_sites
+from gateway.site.errors import SiteFileError
+from gateway.site.files import read_site_file
 from gateway.store import Store
 from rules.directory import Directory
 from rules.site import Site

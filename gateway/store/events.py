@@ -1,0 +1,199 @@
+"""The event log and device state: the pipeline's one-transaction step, and reading it back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.clock import epoch, from_epoch
+from gateway.store import rows
+from gateway.store import schema as t
+from gateway.store._base import StoreBase, _set_meta
+from gateway.store.records import (
+    DeviceStatus,
+    EventRecord,
+    OutboxItem,
+    UnknownSighting,
+    Writes,
+)
+
+
+class EventsOps(StoreBase):
+    """Operations on the event log and the devices' state."""
+
+    async def commit(self, w: Writes) -> list[OutboxItem]:
+        """Write one pipeline step atomically; returns the outbox items with their ids."""
+        async with self._tx() as conn:
+            if w.events:
+                await conn.execute(t.events.insert(), [rows.event_row(e) for e in w.events])
+            if w.rejected:
+                await conn.execute(t.rejected.insert(), [rows.rejected_row(r) for r in w.rejected])
+            for sighting in w.unknown:
+                await _upsert_unknown(conn, sighting)
+            for status in w.devices.values():
+                await _upsert_device(conn, status)
+            for alert in w.alerts.values():
+                row = rows.alert_row(alert)
+                if alert.id in w.new_alert_ids:
+                    await conn.execute(t.alerts.insert().values(**row))
+                else:
+                    await conn.execute(
+                        t.alerts.update().where(t.alerts.c.id == alert.id).values(**row)
+                    )
+            if w.history:
+                await conn.execute(
+                    t.alert_history.insert(),
+                    [
+                        {
+                            "alert_id": h.alert_id,
+                            "at": epoch(h.at),
+                            "action": h.action,
+                            "by": h.by,
+                            "note": h.note,
+                        }
+                        for h in w.history
+                    ],
+                )
+            if w.cancel_outbox_for:
+                await conn.execute(
+                    t.outbox.update()
+                    .where(
+                        t.outbox.c.alert_id.in_(w.cancel_outbox_for),
+                        t.outbox.c.state == "pending",
+                        t.outbox.c.cancel_on_ack.is_(True),
+                    )
+                    .values(state="cancelled")
+                )
+            for key, value in w.meta.items():
+                await _set_meta(conn, key, value)
+            items: list[OutboxItem] = []
+            if w.outbox:
+                ids = await conn.execute(
+                    t.outbox.insert().returning(t.outbox.c.id, sort_by_parameter_order=True),
+                    [rows.outbox_row(o) for o in w.outbox],
+                )
+                items = [replace(o, id=i) for o, (i,) in zip(w.outbox, ids, strict=True)]
+        return items
+
+    async def device_statuses(self) -> list[DeviceStatus]:
+        """The last known state of every bound device."""
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(sa.select(t.device_state))).mappings()
+            return [rows.device_from(r) for r in found]
+
+    async def recent_seqs(self, limit: int = 200_000) -> list[tuple[str, int]]:
+        """(device_key, seq) of the newest events that carried a sequence number."""
+        q = (
+            sa.select(t.events.c.device_key, t.events.c.seq)
+            .where(t.events.c.seq.is_not(None))
+            .order_by(t.events.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [(k, s) for k, s in await conn.execute(q)]
+
+    async def events_since(self, kind: str, since: datetime) -> list[EventRecord]:
+        """Events of one kind since a time, oldest first (to replay into the rules)."""
+        q = (
+            sa.select(t.events)
+            .where(t.events.c.kind == kind, t.events.c.ts >= epoch(since))
+            .order_by(t.events.c.ts)
+        )
+        async with self.engine.connect() as conn:
+            return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
+
+    async def has_digest(self, digest: str, since: datetime) -> bool:
+        """Whether an event with this topic+payload digest was stored since ``since``."""
+        q = (
+            sa.select(t.events.c.id)
+            .where(t.events.c.digest == digest, t.events.c.received_at >= epoch(since))
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(q)).first() is not None
+
+    async def household_events(
+        self, household_id: str, *, kind: str | None = None, limit: int = 200
+    ) -> list[EventRecord]:
+        """A household's events, newest first."""
+        q = (
+            sa.select(t.events)
+            .where(t.events.c.household_id == household_id)
+            .order_by(t.events.c.id.desc())
+            .limit(limit)
+        )
+        if kind:
+            q = q.where(t.events.c.kind == kind)
+        async with self.engine.connect() as conn:
+            return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
+
+    async def event_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
+        """(household, kind, count) of the events in ``[since, until)``."""
+        c = t.events.c
+        q = (
+            sa.select(c.household_id, c.kind, sa.func.count())
+            .where(c.ts >= epoch(since), c.ts < epoch(until), c.household_id.is_not(None))
+            .group_by(c.household_id, c.kind)
+            .order_by(c.household_id, c.kind)
+        )
+        async with self.engine.connect() as conn:
+            return [(h, k, n) for h, k, n in await conn.execute(q)]
+
+    async def receipt_span(self) -> tuple[datetime, datetime, int]:
+        """First and last receipt time in the event log, and how many events it holds."""
+        c = t.events.c
+        q = sa.select(sa.func.min(c.received_at), sa.func.max(c.received_at), sa.func.count())
+        async with self.engine.connect() as conn:
+            first, last, n = (await conn.execute(q)).one()
+        return from_epoch(first or 0.0), from_epoch(last or 0.0), int(n)
+
+    async def count_events(self) -> int:
+        """How many events the log holds."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(sa.select(sa.func.count()).select_from(t.events))
+            ).scalar_one()
+
+
+async def _upsert_unknown(conn: AsyncConnection, s: UnknownSighting) -> None:
+    c = t.unknown_devices.c
+    done = await conn.execute(
+        t.unknown_devices.update()
+        .where(c.device_key == s.device_key)
+        .values(last_seen=epoch(s.at), count=c.count + 1, last_payload=s.payload, topic=s.topic)
+    )
+    if done.rowcount == 0:
+        await conn.execute(
+            t.unknown_devices.insert().values(
+                device_key=s.device_key,
+                protocol=s.protocol,
+                address=s.address,
+                topic=s.topic,
+                first_seen=epoch(s.at),
+                last_seen=epoch(s.at),
+                count=1,
+                last_payload=s.payload,
+            )
+        )
+
+
+async def _upsert_device(conn: AsyncConnection, d: DeviceStatus) -> None:
+    row = {
+        "household_id": d.household_id,
+        "last_seen": rows.to_epoch(d.last_seen),
+        "online": d.online,
+        "status_at": rows.to_epoch(d.status_at),
+        "battery": d.battery,
+        "door_open": d.door_open,
+        "door_changed_at": rows.to_epoch(d.door_changed_at),
+        "last_celsius": d.last_celsius,
+        "last_reading_at": rows.to_epoch(d.last_reading_at),
+    }
+    done = await conn.execute(
+        t.device_state.update().where(t.device_state.c.device_id == d.device_id).values(**row)
+    )
+    if done.rowcount == 0:
+        await conn.execute(t.device_state.insert().values(device_id=d.device_id, **row))

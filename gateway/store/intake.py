@@ -1,0 +1,74 @@
+"""The technicians' lists: rejected input and unbound devices, kept bounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.clock import from_epoch
+from gateway.store import schema as t
+from gateway.store._base import StoreBase
+from gateway.store.records import (
+    RejectedRecord,
+)
+
+REJECTED_KEEP = 10_000
+UNKNOWN_KEEP = 1_000
+
+
+class IntakeOps(StoreBase):
+    """Operations on the rejected and unknown-device lists."""
+
+    async def list_rejected(self, limit: int = 200) -> list[RejectedRecord]:
+        """Rejected input, newest first."""
+        q = sa.select(t.rejected).order_by(t.rejected.c.id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return [
+                RejectedRecord(
+                    from_epoch(r["received_at"]),
+                    r["source"],
+                    r["topic"],
+                    r["reason"],
+                    r["payload"],
+                    r["device_key"],
+                )
+                for r in (await conn.execute(q)).mappings()
+            ]
+
+    async def list_unknown(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Unbound device addresses, most recently heard first."""
+        q = sa.select(t.unknown_devices).order_by(t.unknown_devices.c.last_seen.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return [
+                {
+                    **r,
+                    "first_seen": from_epoch(r["first_seen"]),
+                    "last_seen": from_epoch(r["last_seen"]),
+                }
+                for r in (await conn.execute(q)).mappings()
+            ]
+
+    async def prune(self) -> None:
+        """Keep the technicians' lists bounded."""
+        async with self._tx() as conn:
+            cut = (
+                await conn.execute(
+                    sa.select(t.rejected.c.id)
+                    .order_by(t.rejected.c.id.desc())
+                    .offset(REJECTED_KEEP)
+                )
+            ).first()
+            if cut:
+                await conn.execute(t.rejected.delete().where(t.rejected.c.id <= cut[0]))
+            old = (
+                await conn.execute(
+                    sa.select(t.unknown_devices.c.last_seen)
+                    .order_by(t.unknown_devices.c.last_seen.desc())
+                    .offset(UNKNOWN_KEEP)
+                )
+            ).first()
+            if old:
+                await conn.execute(
+                    t.unknown_devices.delete().where(t.unknown_devices.c.last_seen <= old[0])
+                )

@@ -1,0 +1,56 @@
+"""The outbox table: notices waiting for delivery, delivered, retried."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.clock import epoch
+from gateway.store import rows
+from gateway.store import schema as t
+from gateway.store._base import StoreBase
+from gateway.store.records import (
+    OutboxItem,
+)
+
+
+class OutboxOps(StoreBase):
+    """Operations on the outbox."""
+
+    async def due_outbox(self, now: datetime, limit: int = 500) -> list[OutboxItem]:
+        """Pending notifications whose time has come, oldest first."""
+        q = (
+            sa.select(t.outbox)
+            .where(t.outbox.c.state == "pending", t.outbox.c.next_attempt_at <= epoch(now))
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [rows.outbox_from(r) for r in (await conn.execute(q)).mappings()]
+
+    async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
+        """Mark notifications delivered (or cancelled)."""
+        ids = list(ids)
+        if not ids:
+            return
+        async with self._tx() as conn:
+            await conn.execute(
+                t.outbox.update()
+                .where(t.outbox.c.id.in_(ids), t.outbox.c.state == "pending")
+                .values(state=state, delivered_at=epoch(at))
+            )
+
+    async def outbox_retry(
+        self, item_id: int, *, error: str, next_at: datetime | None, attempts: int
+    ) -> None:
+        """Record a failed attempt; ``next_at`` None gives up on the item."""
+        values: dict[str, Any] = {"attempts": attempts, "last_error": error[:500]}
+        if next_at is None:
+            values["state"] = "failed"
+        else:
+            values["next_attempt_at"] = epoch(next_at)
+        async with self._tx() as conn:
+            await conn.execute(t.outbox.update().where(t.outbox.c.id == item_id).values(**values))
