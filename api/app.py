@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from api.auth import User, current_user
 from gateway.alerting.desk import AlertDesk, AlertError
 from gateway.alerting.operations import AlertOps
+from gateway.health import Health
 from gateway.store import Store
 from gateway.store.records import Alert
 
@@ -28,6 +29,7 @@ class ApiContext:
     desk: AlertDesk
     ops: AlertOps
     broker_up: Callable[[], bool]
+    health: Health
 
 
 class Note(BaseModel):

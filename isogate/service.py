@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,22 +18,21 @@ import uvicorn
 from api.app import ApiContext, create_app
 from devices.router import Router
 from gateway import metrics
-from gateway.alerting.desk import AlertDesk, AlertError
+from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
 from gateway.clock import Clock
-from gateway.ingest.mqtt import Inbound, MqttSession
-from gateway.ingest.pipeline import Arrival, Pipeline, excerpt
+from gateway.health import Health
+from gateway.ingest.mqtt import MqttSession
+from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.radio import run_receiver
+from gateway.ingest.worker import Ingest
 from gateway.notify.delivery import Deliveries
 from gateway.notify.outbox import Outbox
 from gateway.site.stored import current_directory
 from gateway.store import Store
-from gateway.store.records import OutboxItem, RejectedRecord, Writes
 from isogate.settings import Settings
 
 log = logging.getLogger("isogate.gateway")
-
-BATCH_MAX = 1000
 
 
 @dataclass
@@ -47,6 +45,8 @@ class Running:
     pipeline: Pipeline
     ops: AlertOps
     outbox: Outbox
+    ingest: Ingest
+    health: Health
     http_port: int | None = None
 
 
@@ -65,24 +65,17 @@ class Gateway:
         self.settings = settings
         self.clock = clock
         self.router = Router(settings.base_topic, settings.z2m_base_topic, settings.omg_base_topic)
-        self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
-        self.ack_prefix = f"{settings.base_topic}/ack/"
 
     async def run(self, on_ready: Callable[[Running], None] | None = None) -> None:
         """Run until cancelled."""
         s = self.settings
         async with Store.open(s.db_url) as store:
             revision, directory = await current_directory(store)
+            health = Health(self.clock.now)
             desk = AlertDesk(directory, s.base_topic, s.link)
             pipeline = Pipeline(store, desk, directory, self.router, self.clock)
             await pipeline.restore()
-            session = MqttSession(
-                s.mqtt_url,
-                s.client_id,
-                clock=self.clock,
-                subscriptions=[*self.router.subscriptions(), f"{self.ack_prefix}+"],
-                on_message=self._queue.put_nowait,
-            )
+            session = MqttSession(s.mqtt_url, s.client_id, clock=self.clock)
             deliveries = Deliveries(
                 self.clock,
                 session,
@@ -100,10 +93,19 @@ class Gateway:
                 retry_cap_s=s.retry_cap_s,
             )
             ops = AlertOps(store, desk, self.clock, outbox.wake)
-            running = Running(s, store, session, pipeline, ops, outbox)
+            ingest = Ingest(
+                base_topic=s.base_topic,
+                clock=self.clock,
+                store=store,
+                pipeline=pipeline,
+                ops=ops,
+                outbox=outbox,
+            )
+            session.listen(ingest.subscriptions(), ingest.on_message)
+            running = Running(s, store, session, pipeline, ops, outbox, ingest, health)
             async with session, deliveries, asyncio.TaskGroup() as tg:
                 server = self._http(running)
-                tg.create_task(self._ingest(running), name="gateway.ingest")
+                tg.create_task(ingest.run(session), name="gateway.ingest")
                 tg.create_task(outbox.run(), name="gateway.outbox")
                 tg.create_task(self._tick(running), name="gateway.tick")
                 tg.create_task(self._site(running, revision), name="gateway.site")
@@ -126,7 +128,11 @@ class Gateway:
 
     def _http(self, running: Running) -> _Server:
         ctx = ApiContext(
-            running.store, running.pipeline.desk, running.ops, lambda: running.session.connected
+            running.store,
+            running.pipeline.desk,
+            running.ops,
+            lambda: running.session.connected,
+            running.health,
         )
         config = uvicorn.Config(
             create_app(ctx),
@@ -148,71 +154,15 @@ class Gateway:
             await inner
             raise
 
-    async def _ingest(self, r: Running) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < BATCH_MAX:
-                batch.append(self._queue.get_nowait())
-            acks = [m for m in batch if m.topic.startswith(self.ack_prefix)]
-            arrivals = [
-                Arrival("mqtt", m.topic, m.payload, m.received_at, m.dup)
-                for m in batch
-                if not m.topic.startswith(self.ack_prefix)
-            ]
-            attempt = 0
-            fresh: list[OutboxItem] = []
-            while True:
-                try:
-                    with metrics.BATCH_SECONDS.time():
-                        if arrivals:
-                            fresh = await r.pipeline.process(arrivals)
-                        for m in acks:
-                            await self._ack_message(r, m)
-                    break
-                except Exception:
-                    # Not acknowledged: the broker keeps the messages; try the batch again.
-                    attempt += 1
-                    log.exception(
-                        "could not store a batch of %d messages (try %d)", len(batch), attempt
-                    )
-                    await self.clock.sleep(min(30.0, 0.5 * 2**attempt))
-            for m in batch:
-                r.session.ack(m)
-            r.outbox.wake(fresh)
-
     async def _rflink(self, r: Running) -> None:
         assert self.settings.rflink_port is not None
-
-        async def process(arrival: Arrival) -> None:
-            r.outbox.wake(await r.pipeline.process([arrival]))
-
         await run_receiver(
             self.settings.rflink_port,
             self.settings.rflink_baud,
             self.clock.now,
             lambda: r.pipeline.directory,
-            process,
+            r.ingest.process_serial,
         )
-
-    async def _ack_message(self, r: Running, m: Inbound) -> None:
-        alert_id = m.topic[len(self.ack_prefix) :]
-        try:
-            body = json.loads(m.payload.decode("utf-8") or "{}")
-            by = body.get("by") if isinstance(body, dict) else None
-            if not isinstance(by, str) or not by:
-                raise ValueError('ack payload must be {"by": "<person id>"}')
-            if by not in r.pipeline.directory.staff:
-                raise ValueError(f"{by!r} is not on the site's staff")
-            await r.ops.ack(alert_id, by)
-        except (ValueError, UnicodeDecodeError, AlertError) as exc:
-            w = Writes(
-                rejected=[
-                    RejectedRecord(
-                        m.received_at, "mqtt", m.topic, f"ack refused: {exc}", excerpt(m.payload)
-                    )
-                ]
-            )
-            await r.store.commit(w)
 
     async def _tick(self, r: Running) -> None:
         prune_every = 600

@@ -261,6 +261,11 @@ class MqttSession:
         if fut is not None and not fut.done():
             fut.set_result(None)
 
+    def listen(self, subscriptions: Sequence[str], on_message: Callable[[Inbound], None]) -> None:
+        """Subscribe to ``subscriptions`` (at every connect) and hand each message over."""
+        self._subs = list(subscriptions)
+        self._on_message = on_message
+
     # --- for the gateway ----------------------------------------------------------------------
 
     def ack(self, message: Inbound) -> None:
