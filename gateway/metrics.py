@@ -18,3 +18,21 @@ BATCH_SECONDS = Histogram(
 )
 BROKER_UP = Gauge("isogate_broker_connected", "1 while the broker connection is up")
 OUTBOX_PENDING = Gauge("isogate_outbox_pending", "Notifications waiting for delivery")
+COMMIT_FAILURES = Counter(
+    "isogate_commit_failures_total",
+    "Transactions the database refused or failed",
+    ["kind"],  # outage (nothing acknowledged, retried) | row (one message's row, set aside)
+)
+TASK_RESTARTS = Counter(
+    "isogate_task_restarts_total", "Supervised tasks restarted after a fault", ["task"]
+)
+SESSION_LOST = Counter(
+    "isogate_broker_session_lost_total",
+    "Reconnects on which the broker had no session for the gateway (possible loss)",
+)
+INGEST_QUEUED = Gauge(
+    "isogate_ingest_queued", "Messages received and not yet acknowledged", ["lane"]
+)
+INGEST_OLDEST_S = Gauge(
+    "isogate_ingest_oldest_seconds", "Age of the oldest received-but-unacknowledged message"
+)
