@@ -17,7 +17,6 @@ import uvicorn
 
 from api.app import ApiContext, create_app
 from devices.router import Router
-from gateway import metrics
 from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
 from gateway.clock import Clock
@@ -100,12 +99,14 @@ class Gateway:
                 pipeline=pipeline,
                 ops=ops,
                 outbox=outbox,
+                health=health,
+                session=session,
             )
-            session.listen(ingest.subscriptions(), ingest.on_message)
             running = Running(s, store, session, pipeline, ops, outbox, ingest, health)
             async with session, deliveries, asyncio.TaskGroup() as tg:
                 server = self._http(running)
-                tg.create_task(ingest.run(session), name="gateway.ingest")
+                tg.create_task(session.run(), name="gateway.mqtt")
+                tg.create_task(ingest.run(), name="gateway.ingest")
                 tg.create_task(outbox.run(), name="gateway.outbox")
                 tg.create_task(self._tick(running), name="gateway.tick")
                 tg.create_task(self._site(running, revision), name="gateway.site")
@@ -122,7 +123,6 @@ class Gateway:
                     s.http_host,
                     running.http_port,
                 )
-                metrics.BROKER_UP.set(1)
                 if on_ready is not None:
                     on_ready(running)
 

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway import metrics
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
 
@@ -63,6 +64,8 @@ class Inbound:
     mid: int
     dup: bool
     received_at: datetime
+    generation: int = 0  # which connection it came on: a PUBACK is only good on that one
+    size: int | None = None  # set when only an excerpt of a too-large payload is kept
 
 
 class PublishError(RuntimeError):
@@ -88,6 +91,8 @@ class MqttSession:
         self._clock = clock
         self._subs = list(subscriptions)
         self._on_message = on_message
+        self._client_id = client_id
+        self._clean = clean
         self._keepalive = keepalive
         self._backoff_cap = backoff_cap_s
         self._client = mqtt.Client(
@@ -116,23 +121,27 @@ class MqttSession:
         self._up = asyncio.Event()
         self._down = asyncio.Event()
         self._down.set()
-        self._tasks: list[asyncio.Task[None]] = []
         self._was_up = False
+        self._generation = 0
+        self._reading = True
+        self._sock: Any = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> MqttSession:
         self._loop = asyncio.get_running_loop()
-        self._tasks = [
-            asyncio.create_task(self._keep_connected(), name="mqtt.connect"),
-            asyncio.create_task(self._misc(), name="mqtt.misc"),
-        ]
         return self
 
+    async def run(self) -> None:
+        """Stay connected (reconnecting with backoff) and keep paho's timers; until cancelled.
+
+        The owner runs this in its TaskGroup (the gateway's ``gateway.mqtt`` task).
+        """
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._keep_connected(), name="mqtt.connect")
+            tg.create_task(self._misc(), name="mqtt.misc")
+
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._client.is_connected():
             self._client.disconnect()
         for fut in self._pending.values():
@@ -214,10 +223,13 @@ class MqttSession:
         if hasattr(sock, "setsockopt"):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         assert self._loop is not None
-        self._on_loop(self._loop.add_reader, sock.fileno(), client.loop_read)
+        self._sock = sock
+        if self._reading:
+            self._on_loop(self._loop.add_reader, sock.fileno(), client.loop_read)
 
     def _socket_close(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
         assert self._loop is not None
+        self._sock = None
         fd = sock.fileno()
         if fd >= 0:
             self._on_loop(self._loop.remove_reader, fd)
@@ -233,28 +245,61 @@ class MqttSession:
         if fd >= 0:
             self._on_loop(self._loop.remove_writer, fd)
 
-    def _connected(self, client: mqtt.Client, _ud: Any, _flags: Any, rc: Any, _p: Any) -> None:
+    def _connected(self, client: mqtt.Client, _ud: Any, flags: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
             log.error("broker refused the connection: %s", rc)
             self._down.set()
             return
+        self._generation += 1
+        if self._generation > 1 and not self._clean and not flags.session_present:
+            # The broker kept no session for us: whatever it queued while we were away (a
+            # broker crash before it saved its persistence) is gone. Say so, and count it.
+            metrics.SESSION_LOST.inc()
+            log.error(
+                "broker %s:%s has no session for %s: messages queued meanwhile may be lost",
+                self.address.host,
+                self.address.port,
+                self._client_id,
+            )
         for topic in self._subs:
             client.subscribe(topic, qos=1)
         log.info("connected to broker %s:%s", self.address.host, self.address.port)
+        metrics.BROKER_UP.set(1)
         self._up.set()
 
     def _disconnected(self, _c: mqtt.Client, _ud: Any, _flags: Any, rc: Any, _p: Any) -> None:
         if self._up.is_set():
             log.warning("disconnected from broker: %s", rc)
+        metrics.BROKER_UP.set(0)
         self._up.clear()
         self._down.set()
 
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         inbound = Inbound(
-            msg.topic, bytes(msg.payload), msg.qos, msg.mid, bool(msg.dup), self._clock.now()
+            msg.topic,
+            bytes(msg.payload),
+            msg.qos,
+            msg.mid,
+            bool(msg.dup),
+            self._clock.now(),
+            self._generation,
         )
         if self._on_message is not None:
             self._on_message(inbound)
+
+    # --- flow control -------------------------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Stop reading the socket: the broker's window fills and it holds the rest for us."""
+        if self._reading and self._sock is not None and self._loop is not None:
+            self._loop.remove_reader(self._sock.fileno())
+        self._reading = False
+
+    def resume_reading(self) -> None:
+        """Read the socket again after :meth:`pause_reading`."""
+        if not self._reading and self._sock is not None and self._loop is not None:
+            self._loop.add_reader(self._sock.fileno(), self._client.loop_read)
+        self._reading = True
 
     def _published(self, _c: mqtt.Client, _ud: Any, mid: int, _rc: Any, _p: Any) -> None:
         fut = self._pending.pop(mid, None)
@@ -269,8 +314,12 @@ class MqttSession:
     # --- for the gateway ----------------------------------------------------------------------
 
     def ack(self, message: Inbound) -> None:
-        """Acknowledge a received message to the broker (after its event is committed)."""
-        if message.qos > 0:
+        """Acknowledge a received message to the broker (after its event is committed).
+
+        A message that came on an earlier connection is not acknowledged: the broker sends it
+        again on this one (marked DUP), and that copy is acknowledged once it is recognised.
+        """
+        if message.qos > 0 and message.generation == self._generation and self.connected:
             self._client.ack(message.mid, message.qos)
 
     def publish_nowait(

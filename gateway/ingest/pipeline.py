@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import deque
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from devices.events import (
     Decoded,
+    DeviceRef,
     DoorEvent,
     Event,
     FrameEvent,
@@ -30,6 +31,7 @@ from gateway import metrics
 from gateway.alerting import handover
 from gateway.alerting.desk import AlertDesk
 from gateway.clock import Clock, epoch, from_epoch
+from gateway.ingest.dedup import SeqMemory, SeqVerdict
 from gateway.store import Store
 from gateway.store.records import (
     DeviceStatus,
@@ -47,10 +49,14 @@ from rules.engine import Watch
 
 log = logging.getLogger("isogate.pipeline")
 
-SEQ_MEMORY = 4096  # sequence numbers remembered per device for de-duplication
 REDELIVERY_WINDOW = timedelta(hours=6)
 LAST_TICK = "watch.last_tick"
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
+# A device time further back than this (or than the gateway was down, if longer) is a clock
+# that was reset, not an event that waited at the broker: the receipt time is used.
+MAX_CLOCK_BEHIND = timedelta(hours=24)
+TOPIC_MAX = 512  # the store's column
+REASON_MAX = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class Arrival:
     received_at: datetime
     dup: bool = False
     decoded: Decoded | None = None
+    mid: int | None = None  # the broker's packet id: a redelivery comes with the same one
 
 
 def excerpt(payload: bytes, limit: int = 300) -> str:
@@ -72,29 +79,21 @@ def excerpt(payload: bytes, limit: int = 300) -> str:
     return text + ("…" if len(payload) > limit else "")
 
 
+def rejected_record(arrival: Arrival, reason: str, device_key: str | None = None) -> RejectedRecord:
+    """A rejected-list entry for an arrival, cut to fit the store's columns."""
+    return RejectedRecord(
+        arrival.received_at,
+        arrival.source,
+        arrival.topic[:TOPIC_MAX],
+        reason[:REASON_MAX],
+        excerpt(arrival.payload),
+        device_key[:160] if device_key else None,
+    )
+
+
 def digest(topic: str, payload: bytes) -> str:
     """Fingerprint of a message, to spot a broker's redelivery of one already stored."""
     return hashlib.md5(topic.encode() + b"\0" + payload, usedforsecurity=False).hexdigest()
-
-
-class SeenSeqs:
-    """The newest sequence numbers per device: a repeated (device, seq) is a duplicate."""
-
-    def __init__(self) -> None:
-        self._by_device: dict[str, tuple[set[int], deque[int]]] = {}
-
-    def seen(self, device_key: str, seq: int) -> bool:
-        """Whether this (device, seq) was already accepted."""
-        entry = self._by_device.get(device_key)
-        return entry is not None and seq in entry[0]
-
-    def add(self, device_key: str, seq: int) -> None:
-        """Remember an accepted (device, seq)."""
-        seqs, order = self._by_device.setdefault(device_key, (set(), deque()))
-        seqs.add(seq)
-        order.append(seq)
-        if len(order) > SEQ_MEMORY:
-            seqs.discard(order.popleft())
 
 
 class Pipeline:
@@ -110,7 +109,8 @@ class Pipeline:
         self.directory = directory
         self.watch = Watch(directory, reference=clock.now())
         self.devices: dict[str, DeviceStatus] = {}
-        self.seqs = SeenSeqs()
+        self.seqs = SeqMemory()
+        self.behind_limit = MAX_CLOCK_BEHIND
 
     async def restore(self) -> None:
         """Rebuild the in-memory projection from the store."""
@@ -118,10 +118,16 @@ class Pipeline:
         active = await self.store.active_alerts()
         self.desk.restore(active)
         self.devices = {d.device_id: d for d in await self.store.device_statuses()}
-        self.seqs = SeenSeqs()
+        self.seqs = SeqMemory()
         for key, seq in reversed(await self.store.recent_seqs()):
-            self.seqs.add(key, seq)
+            if self._bound_key(key):
+                self.seqs.add(key, seq)
+        self.seqs.install()
         last_tick = await self.store.meta(LAST_TICK)
+        if last_tick is not None:
+            # Events queued at the broker while the gateway was down are as old as the outage.
+            down_for = now - from_epoch(last_tick) + timedelta(hours=1)
+            self.behind_limit = max(MAX_CLOCK_BEHIND, down_for)
         self.watch = Watch(
             self.directory,
             reference=now,
@@ -171,51 +177,85 @@ class Pipeline:
             )
         )
 
+    def _bound_key(self, device_key: str) -> bool:
+        """Whether a stored ``protocol:address`` key names a device bound now."""
+        protocol, _, address = device_key.partition(":")
+        try:
+            return self.directory.bound(DeviceRef(Protocol(protocol), address)) is not None
+        except ValueError:
+            return False
+
     def use_directory(self, directory: Directory) -> None:
         """A new site revision."""
         self.directory = directory
+        self.seqs.keep_only(self._bound_key)
         self.desk.directory = directory
         self.watch.reindex(directory, self.clock.now())
 
     # --- the hot path -------------------------------------------------------------------------
 
     async def process(self, arrivals: list[Arrival]) -> list[OutboxItem]:
-        """Decide and commit a batch; returns the outbox items to deliver now."""
+        """Decide and commit a batch; returns the outbox items to deliver now.
+
+        All or nothing: when deciding or committing fails, every staged change of the rules,
+        the alert desk and the sequence memory is dropped and the exception propagates, so that
+        the same batch, tried again, decides the same.
+        """
         async with self.desk.lock:
             w = Writes()
             touched: dict[str, DeviceStatus] = {}
-            for arrival in arrivals:
-                decoded = arrival.decoded
-                if decoded is None:
-                    decoded = self.router.decode(arrival.topic, arrival.payload)
-                await self._take(arrival, decoded, w, touched)
-            w.devices = touched
-            return await self._commit(w)
+            outcomes: Counter[str] = Counter()
+            try:
+                for arrival in arrivals:
+                    decoded = arrival.decoded
+                    if decoded is None:
+                        decoded = self.router.decode(arrival.topic, arrival.payload)
+                    await self._take(arrival, decoded, w, touched, outcomes)
+                w.devices = touched
+                items = await self.store.commit(w)
+            except BaseException:
+                self._discard()
+                raise
+            self._install(w)
+        for outcome, n in outcomes.items():
+            metrics.MESSAGES.labels(outcome).inc(n)
+        return items
 
     async def tick(self) -> list[OutboxItem]:
         """Run the time-driven rules."""
         async with self.desk.lock:
             now = self.clock.now()
             w = Writes(meta={LAST_TICK: epoch(now)})
-            for decision in self.watch.tick(now):
-                self._alert(self.desk.apply(decision, now, w))
-            self.desk.escalate_due(now, w)
-            last = self.watch.last_tick_before
-            if last is not None:
-                for b in handover.boundaries_between(self.directory, last, now):
-                    body = await handover.summary(self.store, self.desk, self.directory, b)
-                    handover.queue_summary(w, body, self.desk.base_topic, now)
-            return await self._commit(w)
+            try:
+                for decision in self.watch.tick(now):
+                    self.desk.apply(decision, now, w)
+                self.desk.escalate_due(now, w)
+                last = self.watch.last_tick_before
+                if last is not None:
+                    for b in handover.boundaries_between(self.directory, last, now):
+                        body = await handover.summary(self.store, self.desk, self.directory, b)
+                        handover.queue_summary(w, body, self.desk.base_topic, now)
+                items = await self.store.commit(w)
+            except BaseException:
+                self._discard()
+                raise
+            self._install(w)
+            return items
 
-    async def _commit(self, w: Writes) -> list[OutboxItem]:
-        try:
-            items = await self.store.commit(w)
-        except Exception:
-            # The rules' state ran ahead of the database: rebuild it from the store.
-            self.desk.discard()
-            await self.restore()
-            raise
+    def _discard(self) -> None:
+        """A step failed: what it staged never happened."""
+        self.desk.discard()
+        self.watch.discard()
+        self.seqs.discard()
+
+    def _install(self, w: Writes) -> None:
+        """A step committed: what it staged is now the state."""
+        for alert in w.alerts.values():
+            if alert.id in w.new_alert_ids and alert.status.value == "open":
+                metrics.ALERTS.labels(alert.type.value).inc()
         self.desk.install(w)
+        self.watch.install()
+        self.seqs.install()
         self.devices.update(w.devices)
         for e in w.events:
             self.desk.bus.publish(
@@ -229,62 +269,69 @@ class Pipeline:
                     "ts": e.ts.astimezone(self.directory.tz).isoformat(timespec="milliseconds"),
                 }
             )
-        return items
 
     async def _take(
-        self, arrival: Arrival, decoded: Decoded, w: Writes, touched: dict[str, DeviceStatus]
+        self,
+        arrival: Arrival,
+        decoded: Decoded,
+        w: Writes,
+        touched: dict[str, DeviceStatus],
+        outcomes: Counter[str],
     ) -> None:
         if isinstance(decoded, Ignored):
-            metrics.MESSAGES.labels("ignored").inc()
+            outcomes["ignored"] += 1
             return
         if isinstance(decoded, Rejected):
-            metrics.MESSAGES.labels("rejected").inc()
-            w.rejected.append(
-                RejectedRecord(
-                    arrival.received_at,
-                    arrival.source,
-                    arrival.topic,
-                    decoded.reason,
-                    excerpt(arrival.payload),
-                    decoded.device.key() if decoded.device else None,
-                )
-            )
+            outcomes["rejected"] += 1
+            key = decoded.device.key() if decoded.device else None
+            w.rejected.append(rejected_record(arrival, decoded.reason, key))
             return
         dig = digest(arrival.topic, arrival.payload)
         if arrival.dup and await self._redelivered(dig, arrival, w):
-            metrics.MESSAGES.labels("duplicate").inc()
+            outcomes["duplicate"] += 1
             return
+        accepted = False
         for event in decoded:
-            self._event(arrival, event, dig, w, touched)
+            accepted |= await self._event(arrival, event, dig, w, touched, outcomes)
+        # One message is counted once, however many events it carried.
+        outcomes["accepted"] += accepted
 
     async def _redelivered(self, dig: str, arrival: Arrival, w: Writes) -> bool:
-        if any(e.digest == dig for e in w.events):
-            return True
-        return await self.store.has_digest(dig, arrival.received_at - REDELIVERY_WINDOW)
+        """Whether a message marked DUP is one already stored (same content, same packet id).
 
-    def _event(
+        Identical content alone is no proof: a door sensor sends the same bytes at every
+        opening, and a second opening can arrive marked DUP when the connection dropped before
+        it was acknowledged.
+        """
+        if any(e.digest == dig and e.mid == arrival.mid for e in w.events):
+            return True
+        since = arrival.received_at - REDELIVERY_WINDOW
+        return await self.store.is_redelivery(dig, arrival.mid, since)
+
+    async def _event(
         self,
         arrival: Arrival,
         event: Event,
         dig: str,
         w: Writes,
         touched: dict[str, DeviceStatus],
-    ) -> None:
-        key = event.device.key()
-        if event.seq is not None:
-            if self.seqs.seen(key, event.seq):
-                metrics.MESSAGES.labels("duplicate").inc()
-                return
-            # Remembered at once, so a copy later in this batch is caught; should the commit
-            # fail, restore() rebuilds the memory from the store.
-            self.seqs.add(key, event.seq)
+        outcomes: Counter[str],
+    ) -> bool:
+        """Decide one event; False when it was a duplicate or from an unbound device."""
         binding = self.directory.bound(event.device)
         if binding is None:
-            self._unknown(arrival, event, w)
-            return
-        at = event_time(event, arrival.received_at)
+            self._unknown(arrival, event, w, outcomes)
+            return False
+        key = event.device.key()
+        if event.seq is not None and not await self._fresh_seq(key, event.seq, dig, w):
+            outcomes["duplicate"] += 1
+            return False
+        if isinstance(event, StatusEvent) and event.online:
+            prev = touched.get(binding.device.id) or self.devices.get(binding.device.id)
+            if prev is not None and prev.online is False:
+                self.seqs.forget(key)  # back from offline: it may count from zero again
+        at, flag = event_time(event, arrival.received_at, binding, self.behind_limit)
         outcome = self.watch.on_event(binding, event, at)
-        metrics.MESSAGES.labels("accepted").inc()
         w.events.append(
             EventRecord(
                 received_at=arrival.received_at,
@@ -299,14 +346,31 @@ class Pipeline:
                 report=outcome.report,
                 data=_event_data(event),
                 digest=dig,
+                mid=arrival.mid,
+                ts_flag=flag,
             )
         )
         self._track(binding, event, at, touched)
+        now = self.clock.now()
         for decision in outcome.decisions:
-            self._alert(self.desk.apply(decision, self.clock.now(), w))
+            self.desk.apply(decision, now, w)
+        return True
 
-    def _unknown(self, arrival: Arrival, event: Event, w: Writes) -> None:
-        metrics.MESSAGES.labels("unknown_device").inc()
+    async def _fresh_seq(self, key: str, seq: int, dig: str, w: Writes) -> bool:
+        """Whether ``(device, seq)`` is news; stages it when it is."""
+        verdict = self.seqs.verdict(key, seq)
+        if verdict is SeqVerdict.SEEN:
+            staged = next((e for e in w.events if e.device_key == key and e.seq == seq), None)
+            stored = staged.digest if staged else await self.store.seq_digest(key, seq)
+            if stored is None or stored == dig:
+                return False  # the same message again
+            # Same number, other content: the device restarted its count.
+            self.seqs.forget(key)
+        self.seqs.add(key, seq)
+        return True
+
+    def _unknown(self, arrival: Arrival, event: Event, w: Writes, outcomes: Counter[str]) -> None:
+        outcomes["unknown_device"] += 1
         ref = event.device
         w.unknown.append(
             UnknownSighting(
@@ -321,16 +385,8 @@ class Pipeline:
         # Radios around a BLE gateway hear every phone and watch nearby: those only go to the
         # unknown-device list (SPEC §2.3); other protocols are also a rejected message.
         if ref.protocol is not Protocol.BLE:
-            w.rejected.append(
-                RejectedRecord(
-                    arrival.received_at,
-                    arrival.source,
-                    arrival.topic,
-                    f"device {ref.key()} is not bound to any household",
-                    excerpt(arrival.payload),
-                    ref.key(),
-                )
-            )
+            reason = f"device {ref.key()} is not bound to any household"
+            w.rejected.append(rejected_record(arrival, reason, ref.key()))
 
     def _track(
         self, binding: Binding, event: Event, at: datetime, touched: dict[str, DeviceStatus]
@@ -354,22 +410,33 @@ class Pipeline:
             d.last_celsius, d.last_reading_at = event.celsius, at
         touched[dev_id] = d
 
-    @staticmethod
-    def _alert(alert: Any) -> None:
-        if alert is not None and alert.count == 1 and alert.status.value == "open":
-            metrics.ALERTS.labels(alert.type.value).inc()
 
+def event_time(
+    event: Event, received_at: datetime, binding: Binding, behind_limit: timedelta
+) -> tuple[datetime, str | None]:
+    """When the event happened, and why the device's own time was not used (if it was not).
 
-def event_time(event: Event, received_at: datetime) -> datetime:
-    """When the event happened: the device's time, unless that lies in the future.
-
-    A device clock running ahead (or a forged time) must not move an opening out of the
-    isolation period or into a visit window; times in the past are kept, since events queued at
-    the broker during an outage arrive late but happened when the device said.
+    The device's time is kept when it is plausible, since events queued at the broker during an
+    outage arrive late but happened when the device said. It is not used when it lies in the
+    future (a clock running ahead, or a forged time), further back than ``behind_limit`` (a
+    clock reset to 2000), or — for a door — before the isolation began while the receipt falls
+    inside it: a device's clock must never move an opening out of the isolation period.
     """
-    if event.ts is None or event.ts > received_at + MAX_CLOCK_AHEAD:
-        return received_at
-    return event.ts
+    if event.ts is None:
+        return received_at, None
+    if event.ts > received_at + MAX_CLOCK_AHEAD:
+        return received_at, "device_clock_ahead"
+    if event.ts < received_at - behind_limit:
+        return received_at, "device_clock_behind"
+    period = binding.household.isolation
+    if (
+        isinstance(event, DoorEvent)
+        and period is not None
+        and not period.contains(event.ts)
+        and period.contains(received_at)
+    ):
+        return received_at, "device_clock_outside_isolation"
+    return event.ts, None
 
 
 def _event_data(event: Event) -> dict[str, Any]:
@@ -385,4 +452,4 @@ def _event_data(event: Event) -> dict[str, Any]:
     return data
 
 
-__all__ = ["Arrival", "Pipeline", "SeenSeqs", "digest", "excerpt"]
+__all__ = ["Arrival", "Pipeline", "digest", "event_time", "excerpt", "rejected_record"]

@@ -1,29 +1,69 @@
 """The ingest worker: broker messages → pipeline → commit → acknowledgement, and MQTT acks.
 
-The MQTT session hands every message to :meth:`Ingest.on_message`; the ``gateway.ingest`` task
-takes them in batches, has the pipeline decide and commit them, and only then acknowledges
-them to the broker.
+The MQTT session hands every message to :meth:`Ingest.on_message`, which sorts it into a lane
+(:mod:`gateway.ingest.lanes`); the ``gateway.ingest`` task takes batches, critical first, has
+the pipeline decide and commit them, and only then acknowledges them to the broker.
+
+Whatever one message holds, it ends stored or set aside, and it never holds up another:
+- a database that is *unavailable* (locked, disk full, down) is not a bad message: nothing is
+  acknowledged, the batch waits and is tried again as it is, and ``/healthz`` says so;
+- a batch the database *refuses* because of a row (an integrity or data error), or that a rule
+  fails on, is split in halves until the one message is found; the rest commits, and that one is
+  kept in the rejected list with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from dataclasses import replace
 
+import sqlalchemy as sa
+
+from devices import _common as safe
+from devices.events import Protocol, Rejected
 from gateway import metrics
 from gateway.alerting.desk import AlertError
 from gateway.alerting.operations import AlertOps
+from gateway.backoff import full_jitter
 from gateway.clock import Clock
+from gateway.health import Health
+from gateway.ingest.lanes import Lane, Lanes
 from gateway.ingest.mqtt import Inbound, MqttSession
-from gateway.ingest.pipeline import Arrival, Pipeline, excerpt
+from gateway.ingest.pipeline import Arrival, Pipeline, excerpt, rejected_record
 from gateway.notify.outbox import Outbox
 from gateway.store import Store
-from gateway.store.records import OutboxItem, RejectedRecord, Writes
+from gateway.store.records import OutboxItem, Writes
+from rules.directory import Directory
 
 log = logging.getLogger("isogate.ingest")
 
 BATCH_MAX = 1000
+MAX_PAYLOAD = 64 * 1024  # device topics; a larger payload is kept only as an excerpt
+LANE_MESSAGES = 20_000  # messages received and not yet acknowledged, both lanes together
+LANE_BYTES = 32 * 1024 * 1024  # their payloads
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a failure is the database being unavailable rather than refusing a row."""
+    if isinstance(exc, sa.exc.IntegrityError | sa.exc.DataError):
+        return False
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        sa.exc.OperationalError
+        | sa.exc.InterfaceError
+        | sa.exc.DisconnectionError
+        | sa.exc.TimeoutError
+        | OSError
+        | TimeoutError,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 class Ingest:
@@ -38,76 +78,197 @@ class Ingest:
         pipeline: Pipeline,
         ops: AlertOps,
         outbox: Outbox,
+        health: Health,
+        session: MqttSession,
+        stall_s: float = 60.0,
+        max_payload: int = MAX_PAYLOAD,
     ) -> None:
         self.clock = clock
         self.store = store
         self.pipeline = pipeline
         self.ops = ops
         self.outbox = outbox
+        self.health = health
+        self.session = session
+        self.stall_s = stall_s
+        self.max_payload = max_payload
         self.ack_prefix = f"{base_topic}/ack/"
-        self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        self._time = loop.time
+        self.lanes = Lanes(
+            max_messages=LANE_MESSAGES,
+            max_bytes=LANE_BYTES,
+            pause=session.pause_reading,
+            resume=session.resume_reading,
+            now=loop.time,
+        )
+        self._busy_since: float | None = None
+        self._critical: frozenset[str] = frozenset()
+        self._ble_critical: frozenset[str] = frozenset()
+        self._indexed: Directory | None = None
+        health.probe("ingest", self._stalled)
+        session.listen(self.subscriptions(), self.on_message)
 
     def subscriptions(self) -> list[str]:
         """The topics to subscribe to: the devices' and the acknowledgements'."""
         return [*self.pipeline.router.subscriptions(), f"{self.ack_prefix}+"]
 
-    def on_message(self, message: Inbound) -> None:
-        """The session's callback for each message received."""
-        self._queue.put_nowait(message)
+    # --- receiving ----------------------------------------------------------------------------
 
-    async def run(self, session: MqttSession) -> None:
+    def on_message(self, message: Inbound) -> None:
+        """The session's callback for each message received: into its lane, at once."""
+        if len(message.payload) > self.max_payload:
+            # Keep an excerpt for the rejected list, not megabytes in the queue.
+            size = len(message.payload)
+            message = replace(message, payload=bytes(message.payload[:1024]), size=size)
+        self.lanes.put(self._lane(message.topic), message)
+
+    def _lane(self, topic: str) -> Lane:
+        directory = self.pipeline.directory
+        if directory is not self._indexed:
+            self._index(directory)
+        if topic.startswith(self.ack_prefix) or topic in self._critical:
+            return Lane.CRITICAL
+        if "/BTtoMQTT/" in topic and topic.rpartition("/")[2].upper() in self._ble_critical:
+            return Lane.CRITICAL
+        return Lane.BULK
+
+    def _index(self, directory: Directory) -> None:
+        """The topics of bound devices, for the critical lane (once per site revision)."""
+        router = self.pipeline.router
+        topics: set[str] = set()
+        macs: set[str] = set()
+        for b in directory.bindings():
+            dev = b.device
+            if dev.protocol is Protocol.NATIVE:
+                topics |= {f"{router.base_topic}/dev/{dev.id}/{t}" for t in ("event", "status")}
+            elif dev.protocol is Protocol.ZIGBEE2MQTT:
+                name = dev.wire_address()
+                topics |= {f"{router.z2m_base}/{name}", f"{router.z2m_base}/{name}/availability"}
+            elif dev.protocol is Protocol.BLE:
+                macs.add(dev.wire_address().replace(":", "").upper())
+        self._critical, self._ble_critical = frozenset(topics), frozenset(macs)
+        self._indexed = directory
+
+    # --- the task -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
         """Take batches from the broker forever (the gateway.ingest task)."""
         while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < BATCH_MAX:
-                batch.append(self._queue.get_nowait())
-            acks = [m for m in batch if m.topic.startswith(self.ack_prefix)]
-            arrivals = [
-                Arrival("mqtt", m.topic, m.payload, m.received_at, m.dup)
-                for m in batch
-                if not m.topic.startswith(self.ack_prefix)
-            ]
-            attempt = 0
-            fresh: list[OutboxItem] = []
-            while True:
-                try:
-                    with metrics.BATCH_SECONDS.time():
-                        if arrivals:
-                            fresh = await self.pipeline.process(arrivals)
-                        for m in acks:
-                            await self._ack_message(m)
-                    break
-                except Exception:
-                    # Not acknowledged: the broker keeps the messages; try the batch again.
-                    attempt += 1
-                    log.exception(
-                        "could not store a batch of %d messages (try %d)", len(batch), attempt
-                    )
-                    await self.clock.sleep(min(30.0, 0.5 * 2**attempt))
-            for m in batch:
-                session.ack(m)
-            self.outbox.wake(fresh)
+            _lane, batch, oldest = await self.lanes.take(BATCH_MAX)
+            self._busy_since = oldest
+            try:
+                await self._handle(batch)
+            finally:
+                self._busy_since = None
+
+    async def _handle(self, batch: list[Inbound]) -> None:
+        acks = [m for m in batch if m.topic.startswith(self.ack_prefix)]
+        arrivals = [self._arrival(m) for m in batch if not m.topic.startswith(self.ack_prefix)]
+        fresh: list[OutboxItem] = []
+        if arrivals:
+            with metrics.BATCH_SECONDS.time():
+                fresh = await self._settle(arrivals)
+        for m in acks:
+            await self._settle_ack(m)
+        for m in batch:
+            self.session.ack(m)
+        self.outbox.wake(fresh)
+
+    def _arrival(self, m: Inbound) -> Arrival:
+        arrival = Arrival("mqtt", m.topic, m.payload, m.received_at, m.dup, mid=m.mid)
+        if m.size is not None:
+            reason = f"payload of {m.size} bytes is over the {self.max_payload}-byte limit"
+            return replace(arrival, decoded=Rejected(reason))
+        return arrival
 
     async def process_serial(self, arrival: Arrival) -> None:
         """One arrival from a serial receiver (no broker to acknowledge)."""
-        self.outbox.wake(await self.pipeline.process([arrival]))
+        self.outbox.wake(await self._settle([arrival]))
 
-    async def _ack_message(self, m: Inbound) -> None:
+    async def _settle(self, arrivals: list[Arrival]) -> list[OutboxItem]:
+        """Commit a batch; split it around a message the database refuses; wait out outages."""
+        attempt = 0
+        while True:
+            try:
+                fresh = await self.pipeline.process(arrivals)
+            except Exception as exc:
+                if is_outage(exc):
+                    attempt += 1
+                    await self._outage(exc, attempt, len(arrivals))
+                    continue
+                metrics.COMMIT_FAILURES.labels("row").inc()
+                if len(arrivals) == 1:
+                    return await self._set_aside(arrivals[0], exc)
+                half = len(arrivals) // 2
+                return await self._settle(arrivals[:half]) + await self._settle(arrivals[half:])
+            self.health.up("database")
+            return fresh
+
+    async def _outage(self, exc: BaseException, attempt: int, n: int) -> None:
+        metrics.COMMIT_FAILURES.labels("outage").inc()
+        reason = _first_line(exc)
+        self.health.down("database", reason)
+        if attempt == 1:
+            log.error("database unavailable; %d messages wait unacknowledged: %s", n, reason)
+        await self.clock.sleep(full_jitter(attempt, 0.2, 5.0))
+
+    async def _set_aside(self, arrival: Arrival, exc: BaseException) -> list[OutboxItem]:
+        """Keep a message nothing could be made of in the rejected list, with the reason."""
+        log.warning("message on %.200s set aside: %s", arrival.topic, _first_line(exc))
+        reason = f"could not be stored: {_first_line(exc)}"
+        await self._commit_alone(Writes(rejected=[rejected_record(arrival, reason)]))
+        return []
+
+    async def _commit_alone(self, w: Writes) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.store.commit(w)
+                return
+            except Exception as exc:
+                if not is_outage(exc) and attempt >= 3:
+                    log.exception("could not keep a rejected record; dropping it")
+                    return
+                attempt += 1
+                await self._outage(exc, attempt, 1)
+
+    async def _settle_ack(self, m: Inbound) -> None:
+        """An acknowledgement from a police app: applied, or refused into the rejected list."""
         alert_id = m.topic[len(self.ack_prefix) :]
-        try:
-            body = json.loads(m.payload.decode("utf-8") or "{}")
-            by = body.get("by") if isinstance(body, dict) else None
-            if not isinstance(by, str) or not by:
-                raise ValueError('ack payload must be {"by": "<person id>"}')
-            if by not in self.pipeline.directory.staff:
-                raise ValueError(f"{by!r} is not on the site's staff")
-            await self.ops.ack(alert_id, by)
-        except (ValueError, UnicodeDecodeError, AlertError) as exc:
-            w = Writes(
-                rejected=[
-                    RejectedRecord(
-                        m.received_at, "mqtt", m.topic, f"ack refused: {exc}", excerpt(m.payload)
-                    )
-                ]
-            )
-            await self.store.commit(w)
+        attempt = 0
+        while True:
+            try:
+                body = safe.json_object(m.payload) if m.payload.strip() else {}
+                by = body.get("by")
+                if not isinstance(by, str) or not by:
+                    raise ValueError('ack payload must be {"by": "<person id>"}')
+                if by not in self.pipeline.directory.staff:
+                    raise ValueError(f"{by!r} is not on the site's staff")
+                await self.ops.ack(alert_id, by)
+                return
+            except (ValueError, AlertError) as exc:
+                reason = f"ack refused: {exc}"
+            except Exception as exc:
+                if is_outage(exc):
+                    attempt += 1
+                    await self._outage(exc, attempt, 1)
+                    continue
+                reason = f"ack could not be applied: {_first_line(exc)}"
+            arrival = Arrival("mqtt", m.topic, m.payload, m.received_at)
+            await self._commit_alone(Writes(rejected=[rejected_record(arrival, reason)]))
+            return
+
+    # --- health -------------------------------------------------------------------------------
+
+    def _stalled(self) -> str | None:
+        """None while ingest keeps up; else how long the oldest message has waited."""
+        heads = [t for t in (self._busy_since, self.lanes.oldest()) if t is not None]
+        age = self._time() - min(heads) if heads else 0.0
+        metrics.INGEST_OLDEST_S.set(age)
+        if age > self.stall_s:
+            return f"the oldest unacknowledged message has waited {age:.0f} s"
+        return None
+
+
+__all__ = ["BATCH_MAX", "MAX_PAYLOAD", "Ingest", "excerpt", "is_outage"]

@@ -105,15 +105,30 @@ class EventsOps(StoreBase):
         async with self.engine.connect() as conn:
             return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
 
-    async def has_digest(self, digest: str, since: datetime) -> bool:
-        """Whether an event with this topic+payload digest was stored since ``since``."""
+    async def is_redelivery(self, digest: str, mid: int | None, since: datetime) -> bool:
+        """Whether the newest event stored since ``since`` with this digest came as ``mid``."""
+        c = t.events.c
         q = (
-            sa.select(t.events.c.id)
-            .where(t.events.c.digest == digest, t.events.c.received_at >= epoch(since))
+            sa.select(c.mid)
+            .where(c.digest == digest, c.received_at >= epoch(since))
+            .order_by(c.id.desc())
             .limit(1)
         )
         async with self.engine.connect() as conn:
-            return (await conn.execute(q)).first() is not None
+            found = (await conn.execute(q)).first()
+        return found is not None and (found[0] == mid or found[0] is None or mid is None)
+
+    async def seq_digest(self, device_key: str, seq: int) -> str | None:
+        """The digest of the newest event stored with this ``(device, seq)``."""
+        c = t.events.c
+        q = (
+            sa.select(c.digest)
+            .where(c.device_key == device_key, c.seq == seq)
+            .order_by(c.id.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(q)).scalar()
 
     async def household_events(
         self, household_id: str, *, kind: str | None = None, limit: int = 200

@@ -25,6 +25,8 @@ class EventRecord:
     report: str | None
     data: dict[str, Any]
     digest: str
+    mid: int | None = None  # the broker's packet id, to tell a redelivery from a repeat
+    ts_flag: str | None = None  # why the receipt time stands for the device's (see event_time)
 
 
 @dataclass(frozen=True, slots=True)

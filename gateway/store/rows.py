@@ -35,6 +35,8 @@ def event_row(e: EventRecord) -> dict[str, Any]:
         "report": e.report,
         "data": e.data,
         "digest": e.digest,
+        "mid": e.mid,
+        "ts_flag": e.ts_flag,
     }
 
 
@@ -53,6 +55,8 @@ def event_from(r: Any) -> EventRecord:
         r["report"],
         r["data"],
         r["digest"],
+        r["mid"],
+        r["ts_flag"],
     )
 
 

@@ -38,8 +38,11 @@ events = sa.Table(
     sa.Column(
         "digest", sa.String(32), nullable=False, doc="of topic + payload: spots redeliveries"
     ),
+    sa.Column("mid", sa.Integer, doc="the broker's packet id: a redelivery has the same"),
+    sa.Column("ts_flag", sa.String(32), doc="why ts is the receipt time, not the device's"),
     sa.Index("ix_events_digest", "digest"),
-    sa.Index("ix_events_device_seq", "device_key", "seq", unique=True),
+    # Not unique: a device that restarts counts from zero again.
+    sa.Index("ix_events_device_seq", "device_key", "seq"),
     sa.Index("ix_events_household_ts", "household_id", "ts"),
     sa.Index("ix_events_device_ts", "device_id", "ts"),
 )
@@ -178,10 +181,19 @@ users = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _v2(op: Operations) -> None:
+    """Packet ids and time flags on events; (device, seq) may repeat after a device restart."""
+    op.add_column("events", sa.Column("mid", sa.Integer))
+    op.add_column("events", sa.Column("ts_flag", sa.String(32)))
+    op.drop_index("ix_events_device_seq", table_name="events")
+    op.create_index("ix_events_device_seq", "events", ["device_key", "seq"])
+
 
 # version → upgrade step from version-1; add new steps here and bump SCHEMA_VERSION.
-MIGRATIONS: dict[int, Callable[[Operations], None]] = {}
+MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2}
 
 
 def upgrade(conn: sa.Connection) -> int:

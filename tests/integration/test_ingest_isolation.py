@@ -1,0 +1,170 @@
+"""No message stops ingest: poison over the real broker, a row the database refuses, an outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from gateway.ingest.pipeline import Arrival
+from tests.conftest import Harness
+
+DOOR_OPEN = json.dumps({"type": "door", "open": True}).encode()
+DOOR_CLOSED = json.dumps({"type": "door", "open": False}).encode()
+
+# Each of these stopped ingest for every household before: the batch holding it was retried
+# forever and never acknowledged.
+DOOR = "dev/door-h2/event"
+POISON = {
+    "huge integer": (DOOR, b'{"type": "door", "open": true, "seq": ' + b"9" * 5000 + b"}"),
+    "seq at 2^63": (DOOR, b'{"type": "door", "open": true, "seq": 9223372036854775808}'),
+    "deep nesting on availability": (
+        "z2m:h1/front door/availability",
+        b"[" * 100_000 + b"]" * 100_000,
+    ),
+    "deep nesting on the ack topic": (
+        "ack/01ZZZZZZZZZZZZZZZZZZZZZZZZ",
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    ),
+    "NaN": (DOOR, b'{"type": "heartbeat", "battery": NaN}'),
+    "not UTF-8": (DOOR, b"\xff\xfe\x00garbage"),
+    "long topic": ("dev/" + "x" * 3000 + "/event", DOOR_OPEN),
+}
+
+
+def _topic(h: Harness, name: str) -> str:
+    if name.startswith("z2m:"):
+        return f"{h.z2m}/{name[4:]}"
+    return f"{h.base}/{name}"
+
+
+async def _door_events(h: Harness, household: str) -> int:
+    return len(await h.running.store.household_events(household, kind="door"))
+
+
+async def test_poison_messages_are_rejected_and_a_breach_still_alerts(gateway: Harness):
+    """Every poison message ends in the rejected list with its reason; the next opening alerts."""
+    with gateway.link() as link:
+        for topic, payload in POISON.values():
+            await asyncio.to_thread(link.publish, _topic(gateway, topic), payload)
+        await asyncio.to_thread(link.publish, f"{gateway.base}/dev/door-h2/event", DOOR_OPEN)
+        _, alert = await gateway.next_alert(timeout=10)
+    assert alert["type"] == "door_breach" and alert["household"] == "h2"
+    rejected = await gateway.running.store.list_rejected()
+    assert len(rejected) >= len(POISON)
+    assert all(r.reason for r in rejected)
+    assert all(len(r.topic) <= 512 for r in rejected)
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"http://127.0.0.1:{gateway.running.http_port}/healthz")
+    assert health.status_code == 200
+
+
+async def test_a_payload_over_the_limit_is_rejected_with_its_size(gateway: Harness):
+    """A 10 MB payload is kept as an excerpt with its size, not as 10 MB."""
+    with gateway.link() as link:
+        big = b'{"type": "door", "open": true, "pad": "' + b"x" * 10_000_000 + b'"}'
+        await asyncio.to_thread(link.publish, f"{gateway.base}/dev/door-h2/event", big)
+        await asyncio.to_thread(link.publish, f"{gateway.base}/dev/door-h2/event", DOOR_OPEN)
+        await gateway.next_alert(timeout=10)
+    rejected = await gateway.running.store.list_rejected()
+    assert any("10000050 bytes is over the 65536-byte limit" in r.reason for r in rejected)
+    assert all(len(r.payload) < 2000 for r in rejected)
+
+
+@contextlib.contextmanager
+def refuse_topics_containing(db: Path, marker: str) -> Iterator[None]:
+    """A database that refuses one kind of row: a trigger aborting its insert."""
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON events "
+        f"WHEN NEW.topic LIKE '%{marker}%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+    )
+    con.commit()
+    try:
+        yield
+    finally:
+        con.execute("DROP TRIGGER refuse")
+        con.commit()
+        con.close()
+
+
+async def test_a_row_the_database_refuses_is_set_aside_and_the_rest_commits(gateway: Harness):
+    """The batch is split around the refused message: 20 events stored, 1 rejected, 1 breach."""
+    now = datetime.now(UTC)
+    base = gateway.base
+    arrivals = [
+        Arrival("mqtt", f"{base}/dev/therm-r2/event", b'{"type": "heartbeat"}', now, mid=i)
+        for i in range(20)
+    ]
+    poison = Arrival("mqtt", f"{base}/dev/door-h2/event", DOOR_CLOSED, now, mid=999)
+    arrivals.insert(7, poison)
+    arrivals.append(Arrival("mqtt", f"{base}/dev/door-h2/event", DOOR_OPEN, now, mid=1000))
+    db = gateway.settings.data_dir / "isogate.db"
+    with refuse_topics_containing(db, "door-h2/event"):
+        # Only the door rows are refused: the heartbeats commit, the doors are set aside.
+        await gateway.running.ingest._settle(arrivals)
+    store = gateway.running.store
+    assert len(await store.household_events("h2", kind="heartbeat")) == 20
+    reasons = [r.reason for r in await store.list_rejected()]
+    assert sum("refused by test" in r for r in reasons) == 2
+    # With the database accepting again, the next opening alerts as usual.
+    with gateway.link() as link:
+        await asyncio.to_thread(link.publish, f"{base}/dev/door-h2/event", DOOR_CLOSED)
+        await asyncio.to_thread(link.publish, f"{base}/dev/door-h2/event", DOOR_OPEN)
+        _, alert = await gateway.next_alert(timeout=10)
+    assert alert["type"] == "door_breach"
+
+
+async def test_an_outage_is_waited_out_not_rejected(gateway: Harness):
+    """While the database is locked nothing is acknowledged or rejected; then the breach alerts."""
+    db = gateway.settings.data_dir / "isogate.db"
+    gateway.running.ingest.stall_s = 1.0
+    url = f"http://127.0.0.1:{gateway.running.http_port}/healthz"
+    lock = sqlite3.connect(db, timeout=30)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        with gateway.link() as link:
+            await asyncio.to_thread(link.publish, f"{gateway.base}/dev/door-h2/event", DOOR_OPEN)
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                answer = await client.get(url)
+                if answer.status_code == 503 and "ingest" in answer.text:
+                    break
+                await asyncio.sleep(0.05)
+        assert answer.status_code == 503
+    finally:
+        lock.rollback()
+        lock.close()
+    _, alert = await gateway.next_alert(timeout=15)
+    assert alert["type"] == "door_breach"
+    store = gateway.running.store
+    assert await store.list_rejected() == []
+    assert await _door_events(gateway, "h2") == 1
+    async with httpx.AsyncClient() as client:
+        for _ in range(100):
+            if (await client.get(url)).status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        assert (await client.get(url)).status_code == 200
+
+
+async def test_a_poison_ack_in_a_batch_does_not_store_its_events_twice(gateway: Harness):
+    """Deeply nested JSON on the ack topic beside door events: each event stored once."""
+    with gateway.link() as link:
+        messages: list[tuple[str, bytes]] = []
+        for i in range(50):
+            body = json.dumps({"type": "heartbeat", "seq": i}).encode()
+            messages.append((f"{gateway.base}/dev/therm-r2/event", body))
+        messages.append((f"{gateway.base}/ack/01ZZZ", b"[" * 100_000))
+        messages.append((f"{gateway.base}/dev/door-h2/event", DOOR_OPEN))
+        await asyncio.to_thread(link.publish_many, messages)
+        await gateway.next_alert(timeout=10)
+    store = gateway.running.store
+    assert len(await store.household_events("h2", kind="heartbeat")) == 50
+    assert any("ack refused" in r.reason for r in await store.list_rejected())
