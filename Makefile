@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.store
+	$(BIN)/python -m bench.rss
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

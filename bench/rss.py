@@ -1,0 +1,116 @@
+"""Memory under hostile input and an outage: the gateway's RSS, measured from /proc.
+
+Run: ``make bench`` (or ``python -m bench.rss``). One gateway process, the demo community:
+1. at rest after start;
+2. after 100,000 garbage messages at QoS 1 (bad JSON, deep nesting, huge integers, unbound
+   devices, thirty 10 MB payloads), all of them counted by the gateway's metrics;
+3. a 60 s broker outage while door events keep coming (a publisher that reconnects), and after
+   the backlog is drained.
+Each line gives the current RSS and the peak (VmHWM) so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from bench._harness import Rig, door_topic, rig
+from simulators.link import SimLink
+
+GARBAGE = 100_000
+BIG = 30
+OUTAGE_S = 60.0
+
+
+def memory(pid: int) -> tuple[float, float]:
+    """(RSS, peak RSS) of a process in MiB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def garbage(base: str, z2m: str) -> Iterator[tuple[str, bytes]]:
+    """GARBAGE messages of every kind the gateway must refuse, then BIG large ones."""
+    kinds = [
+        lambda i: (f"{base}/dev/nobody-{i % 1000}/event", b"{not json"),
+        lambda i: (f"{z2m}/x{i % 100}/availability", b"[" * 5000),
+        lambda i: (f"{base}/dev/door-h02/event", b'{"type": "door", "seq": ' + b"9" * 5000 + b"}"),
+        lambda i: (f"{base}/dev/dev-{i}/event", b'{"type": "heartbeat"}'),
+        lambda i: (f"{base}/ack/{i}", b'{"by": 1}'),
+    ]
+    for i in range(GARBAGE - BIG):
+        yield kinds[i % len(kinds)](i)
+    for i in range(BIG):
+        yield f"{base}/dev/door-h02/event", b"x" * 10_000_000 + str(i).encode()
+
+
+async def seen(port: int) -> float:
+    """How many messages the gateway has taken in, by its metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("isogate_messages_total{")
+    )
+
+
+def keep_publishing(r: Rig, stop: threading.Event, sent: list[int]) -> None:
+    """Door events at about 200/s until told to stop, riding out the broker's absence."""
+    link = SimLink("127.0.0.1", r.broker.port)
+    with link:
+        i = 0
+        while not stop.is_set():
+            topic, native = door_topic(r.settings, 2 + (i % 10) * 2)
+            body = json.dumps({"type": "door", "open": i % 2 == 0}) if native else "{}"
+            try:
+                link.publish(topic, body, wait=False)
+                sent[0] += 1
+            except Exception:  # the broker is away: paho queues or refuses; go on
+                pass
+            i += 1
+            time.sleep(0.005)
+
+
+async def main() -> None:
+    async with rig(20) as r:
+        s = r.settings
+        rows = [("at rest", *memory(r.pid))]
+        before = await seen(s.http_port)
+        t0 = time.perf_counter()
+        with SimLink("127.0.0.1", r.broker.port) as pub:
+            await asyncio.to_thread(pub.publish_many, garbage(s.base_topic, s.z2m_base_topic), 500)
+        while await seen(s.http_port) - before < GARBAGE and time.perf_counter() - t0 < 600:
+            await asyncio.sleep(0.2)
+        took = time.perf_counter() - t0
+        counted = await seen(s.http_port) - before
+        rows.append(
+            (f"after {GARBAGE:,} garbage ({counted:,.0f} counted, {took:.0f} s)", *memory(r.pid))
+        )
+        stop, sent = threading.Event(), [0]
+        publisher = threading.Thread(target=keep_publishing, args=(r, stop, sent), daemon=True)
+        publisher.start()
+        await asyncio.sleep(10)
+        rows.append(("under load (200 door events/s)", *memory(r.pid)))
+        r.broker.stop()
+        await asyncio.sleep(OUTAGE_S)
+        rows.append((f"after {OUTAGE_S:.0f} s without the broker", *memory(r.pid)))
+        r.broker.start()
+        await asyncio.sleep(20)
+        stop.set()
+        publisher.join(10)
+        rows.append(("20 s after the broker came back", *memory(r.pid)))
+    print("gateway memory (MiB)            RSS    peak")
+    for what, rss, peak in rows:
+        print(f"  {what:<52} {rss:7.1f} {peak:7.1f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
