@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from devices.events import Protocol
+from devices.events import Protocol, address_key, is_mac
 from gateway.site.errors import Loc, Locator, SiteError
-from rules.site import Role, Site, Staff, normalize_mac
-
-_MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
+from rules.site import Role, Site, Staff
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,8 @@ def check_site(
                 errors.append(at((*loc, "resident"), f"{who}no resident {device.resident!r}"))
             if device.address is None:
                 continue
-            key = _address_key(device.protocol, device.address)
-            if device.protocol is Protocol.BLE and not _MAC.match(key):
+            key = address_key(device.protocol, device.address)
+            if device.protocol is Protocol.BLE and not is_mac(device.address):
                 errors.append(at((*loc, "address"), f"{device.address!r} is not a Bluetooth MAC"))
             elif (device.protocol, key) in addresses:
                 other = addresses[device.protocol, key]
@@ -117,15 +114,6 @@ def check_site(
                 if hid not in household_ids:
                     errors.append(at(("shifts", i, "households", j), f"no household {hid!r}"))
     return errors
-
-
-def _address_key(protocol: Protocol, address: str) -> str:
-    """The form in which two addresses of one protocol are the same device."""
-    if protocol is Protocol.BLE:
-        return normalize_mac(address)
-    if protocol is Protocol.RFLINK:  # receivers print the ID in either case
-        return address.casefold()
-    return address
 
 
 def merge_sites(stored: Site | None, new: Site) -> Site:

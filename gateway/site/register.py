@@ -49,9 +49,10 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from devices.events import is_mac, normalize_mac
 from gateway.site.check import SiteDocument
 from gateway.site.errors import Loc, Locator, SiteError, SiteFileError, render
-from rules.site import Site, normalize_mac
+from rules.site import Site
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "household_id": ("household_id", "户号"),
@@ -89,7 +90,6 @@ _HEADERS = {name.casefold(): key for key, names in _COLUMNS.items() for name in 
 _DOOR_PROTOCOLS = ("zigbee2mqtt", "rflink", "native")
 _FLAG_SEP = re.compile(r"[;；、,，]")
 _PHONE = re.compile(r"^\+?[0-9]{5,15}$")
-_MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 _CN_DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
@@ -393,10 +393,10 @@ class _Builder:
         text = cells.get("thermometer_address", "")
         if not text:
             return None
-        mac = normalize_mac(text)
-        if not _MAC.match(mac):
+        if not is_mac(text):
             self.reader.error(row, "thermometer_address", f"{text!r} is not a Bluetooth MAC")
             return None
+        mac = normalize_mac(text)
         self.put(loc, row, "thermometer_address")
         self.put((*loc, "address"), row, "thermometer_address")
         self.put((*loc, "id"), row, "resident_id")
