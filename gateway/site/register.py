@@ -47,11 +47,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from devices.events import is_mac, normalize_mac
 from gateway.site.check import SiteDocument
 from gateway.site.errors import Loc, Locator, SiteError, SiteFileError, render
+from gateway.site.partial import validate_partial
 from rules.site import Site
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
@@ -190,7 +189,9 @@ class _Reader:
         return hh
 
 
-def read_register(data: bytes, source: str, *, timezone: str | None = None) -> SiteDocument:
+def read_register(
+    data: bytes, source: str, *, timezone: str | None = None, partial: bool = False
+) -> SiteDocument:
     """Parse a register and remember the row and column of every path.
 
     Args:
@@ -198,9 +199,12 @@ def read_register(data: bytes, source: str, *, timezone: str | None = None) -> S
         source: The file name, used in error messages.
         timezone: The zone of the register's times (pass the stored site's); the default zone
             of a site otherwise.
+        partial: Return the households that are valid, with the errors of the others in
+            ``errors``, instead of raising (so that the caller can cross-check them).
 
     Raises:
-        SiteFileError: With every error, each naming its row (header = row 1) and column.
+        SiteFileError: With every error, each naming its row (header = row 1) and column (with
+            ``partial``, only when the file has no usable header).
     """
     text = _decode(data, source)
     first_line = text.split("\n", 1)[0]
@@ -225,7 +229,10 @@ def read_register(data: bytes, source: str, *, timezone: str | None = None) -> S
         )
     if not reader.households:
         reader.error(1, "", "the register has no rows")
-    return _build(reader, timezone)
+    doc = _build(reader, timezone)
+    if doc.errors and not partial:
+        raise SiteFileError(doc.errors)
+    return doc
 
 
 def parse_register(data: bytes, source: str, *, timezone: str | None = None) -> Site:
@@ -412,17 +419,19 @@ class _Builder:
 
 
 def _build(reader: _Reader, timezone: str | None) -> SiteDocument:
-    """Validate the households read as a Site; every error keeps its row and column."""
+    """Validate the households read as a Site (keeping the valid ones); errors keep their place."""
     builder = _Builder(reader)
     households = [builder.household(i, hh) for i, hh in enumerate(reader.households.values())]
     locator = Locator(reader.source, builder.lines, builder.labels)
     data: dict[str, object] = {"households": households}
     if timezone is not None:
         data["timezone"] = timezone
-    try:
-        site = Site.model_validate(data)
-    except ValidationError as exc:
-        reader.errors += locator.validation_errors(exc, skip=builder.bad)
-    if reader.errors:
-        raise SiteFileError(reader.errors)
-    return SiteDocument(site, locator)
+    valid = validate_partial(data, locator, skip=builder.bad)
+    return SiteDocument(
+        valid.site or Site(),
+        locator,
+        errors=(*reader.errors, *valid.errors),
+        failed=valid.failed,
+        kept=valid.kept,
+        checkable=valid.site is not None,
+    )
