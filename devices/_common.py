@@ -1,47 +1,145 @@
-"""Small pure helpers shared by the decoders: JSON objects, times, batteries."""
+"""Small pure helpers shared by the decoders: JSON that cannot poison, times, batteries.
+
+Every helper here raises only :class:`PayloadError`; a decoder turns it into a ``Rejected``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
+
+from devices.events import SEQ_LIMIT
 
 # Seconds since the epoch outside this span are a device clock that was never set, not a time.
 _EPOCH_MIN = 946_684_800.0  # 2000-01-01
 _EPOCH_MAX = 4_102_444_800.0  # 2100-01-01
+_TS_MIN = datetime.fromtimestamp(_EPOCH_MIN, UTC)
+_TS_MAX = datetime.fromtimestamp(_EPOCH_MAX, UTC)
+
+MAX_DEPTH = 64
+"""Deepest nesting of JSON arrays and objects a payload may have; no device sends more than 3."""
+MAX_INT_DIGITS = 40
+"""Longest JSON integer accepted: far past any counter or time, far below Python's 4,300-digit
+conversion limit, and small enough that any such number still converts to a float."""
+
+# The bytes that matter for nesting: brackets, and the quotes and escapes that hide brackets
+# inside strings. (A whole-string regex would backtrack quadratically on an unclosed string.)
+_SPECIAL = re.compile(rb'[\[\]{}"\\]')
 
 
 class PayloadError(ValueError):
     """A payload field is missing, of the wrong type or out of range; the text says which."""
 
 
-def json_object(payload: bytes) -> dict[str, Any]:
-    """Parse a payload that must be one JSON object."""
+def safe_json(payload: bytes) -> object:
+    """Parse a device payload as JSON that every later step can take.
+
+    Args:
+        payload: the raw message body.
+
+    Returns:
+        The JSON value: its numbers are finite, its integers at most ``MAX_INT_DIGITS`` digits
+        long, its nesting at most ``MAX_DEPTH`` deep.
+
+    Raises:
+        PayloadError: not UTF-8, not JSON, nested too deep, an integer too long, a number out of
+            float range, or ``NaN``/``Infinity``/``-Infinity`` (which PostgreSQL's JSON refuses).
+    """
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(f"payload is not UTF-8 text (byte {exc.start})") from None
+    _check_depth(payload)
     try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
-        raise PayloadError(f"payload is not JSON: {reason}") from None
+        return json.loads(
+            text, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite
+        )
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"payload is not JSON: {exc.msg}") from None
+    except RecursionError:  # unreachable after _check_depth; kept as the last line of defence
+        raise PayloadError(f"payload is not JSON: nested deeper than {MAX_DEPTH}") from None
+    except PayloadError:
+        raise
+    except ValueError as exc:  # any other conversion refusal of the standard library
+        raise PayloadError(f"payload is not JSON: {str(exc)[:80]}") from None
+
+
+def _check_depth(payload: bytes) -> None:
+    # Most payloads have a handful of brackets: only a payload that could be too deep is scanned.
+    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _SPECIAL.finditer(payload):
+        at, token = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            if token == b"\\":
+                escaped_at = at + 1
+            elif token == b'"':
+                in_string = False
+        elif token == b'"':
+            in_string = True
+        elif token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise PayloadError(f"payload is nested deeper than {MAX_DEPTH} levels")
+        elif token in (b"]", b"}"):
+            depth -= 1
+
+
+def _refuse_constant(name: str) -> float:
+    raise PayloadError(f"payload has {name}, which is not a JSON number")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise PayloadError(f"payload has an integer of {len(text)} digits")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"number {text[:40]} is out of range")
+    return value
+
+
+def json_object(payload: bytes) -> dict[str, Any]:
+    """Parse a payload that must be one JSON object (see ``safe_json``)."""
+    value = safe_json(payload)
     if not isinstance(value, dict):
         raise PayloadError(f"payload is JSON {type(value).__name__}, expected an object")
     return value
 
 
+def number(value: object, key: str) -> float:
+    """A JSON number as a finite float; booleans, text and huge integers are errors."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(f"{key} must be a number, got {value!r:.40}")
+    try:
+        result = float(value)
+    except OverflowError:
+        raise PayloadError(f"{key} is a number out of range") from None
+    if not math.isfinite(result):
+        raise PayloadError(f"{key} must be a number, got {value!r:.40}")
+    return result
+
+
 def parse_ts(value: object) -> datetime | None:
-    """A device time: epoch seconds or ISO 8601 with an offset; None when absent."""
+    """A device time: epoch seconds or ISO 8601 with an offset, 2000–2100; None when absent."""
     if value is None:
         return None
     if isinstance(value, bool):
         raise PayloadError("ts must be epoch seconds or ISO 8601, got a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or not _EPOCH_MIN <= value <= _EPOCH_MAX:
-            raise PayloadError(f"ts {value!r} is not a plausible epoch time")
-        return datetime.fromtimestamp(value, UTC)
+        seconds = number(value, "ts")
+        if not _EPOCH_MIN <= seconds <= _EPOCH_MAX:
+            raise PayloadError(f"ts {value!r:.40} is not a plausible epoch time")
+        return datetime.fromtimestamp(seconds, UTC)
     if isinstance(value, str):
         try:
             ts = datetime.fromisoformat(value)
@@ -49,6 +147,8 @@ def parse_ts(value: object) -> datetime | None:
             raise PayloadError(f"ts {value[:40]!r} is not ISO 8601") from None
         if ts.tzinfo is None:
             raise PayloadError(f"ts {value[:40]!r} has no UTC offset")
+        if not _TS_MIN <= ts <= _TS_MAX:
+            raise PayloadError(f"ts {value[:40]!r} is not a plausible time (2000–2100)")
         return ts
     raise PayloadError(f"ts must be epoch seconds or ISO 8601, got {type(value).__name__}")
 
@@ -66,20 +166,21 @@ def opt_battery(obj: dict[str, Any], key: str = "battery") -> int | None:
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PayloadError(f"{key} must be a number, got {value!r:.40}")
-    if not 0 <= value <= 100:
+    pct = number(value, key)
+    if not 0 <= pct <= 100:
         raise PayloadError(f"{key} {value} is outside 0–100")
-    return round(value)
+    return round(pct)
 
 
 def opt_seq(obj: dict[str, Any]) -> int | None:
-    """An optional non-negative integer sequence number."""
+    """An optional sequence number, 0 ≤ seq < 2^63 (what the store's BIGINT holds)."""
     value = obj.get("seq")
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PayloadError(f"seq must be a non-negative integer, got {value!r:.40}")
+    if value >= SEQ_LIMIT:
+        raise PayloadError(f"seq {value} is not below 2^63")
     return value
 
 
@@ -89,8 +190,7 @@ TEMP_MAX_C = 45.0
 
 def body_temperature(value: object, key: str = "celsius") -> float:
     """A body temperature in °C; outside 30–45 °C is a measurement error, not a fever."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PayloadError(f"{key} must be a number, got {value!r:.40}")
-    if not TEMP_MIN_C <= value <= TEMP_MAX_C:
+    celsius = number(value, key)
+    if not TEMP_MIN_C <= celsius <= TEMP_MAX_C:
         raise PayloadError(f"{key} {value} °C is outside 30–45 °C: a measurement error")
-    return float(value)
+    return celsius

@@ -23,11 +23,16 @@ Meaning:
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
 
-from devices._common import PayloadError, body_temperature, json_object, opt_battery, opt_bool
+from devices._common import (
+    PayloadError,
+    body_temperature,
+    json_object,
+    number,
+    opt_battery,
+    opt_bool,
+)
 from devices.events import (
     Decoded,
     DeviceRef,
@@ -36,33 +41,14 @@ from devices.events import (
     Protocol,
     Rejected,
     TemperatureEvent,
+    is_mac,
+    normalize_mac,
 )
+
+__all__ = ["BT_SUBTOPIC", "decode", "is_mac", "normalize_mac"]
 
 BT_SUBTOPIC = "BTtoMQTT"
 BATTERY_LOW_PCT = 5  # what a bare "battery low" flag becomes: at or below any sane alert threshold
-
-_MAC_CHARS = re.compile(r"[0-9A-Fa-f:\-.]+")
-
-
-def normalize_mac(text: str) -> str:
-    """Spell a MAC address the way the site file does.
-
-    Args:
-        text: ``a4c138000001``, ``a4-c1-38-00-00-01`` or ``A4:C1:38:00:00:01``.
-
-    Returns:
-        ``A4:C1:38:00:00:01``; text that is not a MAC is returned unchanged. This is the same
-        rule as the site model's, kept here because device decoders do not import the rules.
-    """
-    if not is_mac(text):
-        return text
-    hexes = re.sub(r"[^0-9A-Fa-f]", "", text)
-    return ":".join(hexes[i : i + 2] for i in range(0, 12, 2)).upper()
-
-
-def is_mac(text: str) -> bool:
-    """Whether ``text`` is a 48-bit MAC address in one of the spellings ``normalize_mac`` takes."""
-    return bool(_MAC_CHARS.fullmatch(text)) and len(re.sub(r"[^0-9A-Fa-f]", "", text)) == 12
 
 
 def decode(omg_base: str, topic: str, payload: bytes) -> Decoded:
@@ -135,8 +121,7 @@ def _reading(device: DeviceRef, obj: dict[str, Any]) -> Decoded:
 
 
 def _from_fahrenheit(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PayloadError(f"tempf must be a number, got {value!r:.40}")
+    fahrenheit = number(value, "tempf")
     # Theengs computes tempf from tempc with full float noise; two decimals is the sensor's truth.
-    celsius = round((value - 32.0) * 5.0 / 9.0, 2)
+    celsius = round((fahrenheit - 32.0) * 5.0 / 9.0, 2)
     return body_temperature(celsius, f"tempf {value} °F →")

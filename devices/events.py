@@ -7,9 +7,25 @@ RFLink ``EV1527:0a1b2c``); the gateway maps addresses to bound devices.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+# What the store's columns hold; a decoder refuses anything longer rather than let a commit fail.
+MAX_TOPIC = 512
+"""Longest MQTT topic taken (``events.topic``)."""
+MAX_ADDRESS = 128
+"""Longest device address taken (``unknown_devices.address``)."""
+MAX_KEY = 160
+"""Longest ``protocol:address`` (``events.device_key``); every protocol's name fits with
+``MAX_ADDRESS``."""
+MAX_REASON = 512
+"""Longest reason of a ``Rejected`` (``rejected.reason``)."""
+MAX_PAYLOAD = 65_536
+"""Largest payload decoded by default, in bytes: a device message is a few hundred."""
+SEQ_LIMIT = 2**63
+"""Sequence numbers are below this (the store's BIGINT)."""
 
 
 class Protocol(StrEnum):
@@ -45,6 +61,55 @@ class DeviceRef:
     def key(self) -> str:
         """Stable text form, e.g. ``zigbee2mqtt:h1_door``."""
         return f"{self.protocol.value}:{self.address}"
+
+
+MAC_PATTERN = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
+"""A MAC address as the site file spells it, after ``normalize_mac``."""
+_MAC_CHARS = re.compile(r"[0-9A-Fa-f:\-.]+")
+_NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
+
+
+def is_mac(text: str) -> bool:
+    """Whether ``text`` is a 48-bit MAC address in one of the spellings ``normalize_mac`` takes."""
+    return bool(_MAC_CHARS.fullmatch(text)) and len(_NOT_HEX.sub("", text)) == 12
+
+
+def normalize_mac(text: str) -> str:
+    """Spell a MAC address the one way the site file and the decoders do.
+
+    Args:
+        text: ``a4c138000001``, ``a4-c1-38-00-00-01`` or ``A4:C1:38:00:00:01``.
+
+    Returns:
+        ``A4:C1:38:00:00:01``; text that is not a MAC is returned unchanged.
+    """
+    if not is_mac(text):
+        return text
+    hexes = _NOT_HEX.sub("", text)
+    return ":".join(hexes[i : i + 2] for i in range(0, 12, 2)).upper()
+
+
+def address_key(protocol: Protocol, address: str) -> str:
+    """The form in which two addresses of one protocol name the same device.
+
+    BLE MACs compare in their normal spelling; RFLink receivers print an ID in either case
+    (``EV1527:0A1B2C`` is ``EV1527:0a1b2c``); every other protocol compares addresses exactly.
+    """
+    if protocol is Protocol.BLE:
+        return normalize_mac(address)
+    if protocol is Protocol.RFLINK:
+        return address.casefold()
+    return address
+
+
+def device_ref(protocol: Protocol, address: str) -> DeviceRef | Rejected:
+    """A DeviceRef, or Rejected (naming no device) when the address is longer than the store's."""
+    if len(address) > MAX_ADDRESS:
+        return Rejected(
+            f"{protocol.value} address of {len(address)} characters "
+            f"is over the {MAX_ADDRESS}-character limit"
+        )
+    return DeviceRef(protocol, address)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

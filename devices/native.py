@@ -30,6 +30,7 @@ from devices.events import (
     Rejected,
     StatusEvent,
     TemperatureEvent,
+    device_ref,
 )
 from devices.hts import temperature_from_hts
 
@@ -40,8 +41,10 @@ def decode(base_topic: str, topic: str, payload: bytes) -> Decoded:
     base_parts = base_topic.split("/")
     rest = parts[len(base_parts) :]
     if parts[: len(base_parts)] != base_parts or len(rest) != 3 or rest[0] != "dev" or not rest[1]:
-        return Rejected(f"topic {topic!r} is not {base_topic}/dev/<device_id>/event|status")
-    device = DeviceRef(Protocol.NATIVE, rest[1])
+        return Rejected(f"topic {topic[:80]!r} is not {base_topic}/dev/<device_id>/event|status")
+    device = device_ref(Protocol.NATIVE, rest[1])
+    if isinstance(device, Rejected):
+        return device
     if rest[2] == "status":
         return _status(device, payload)
     if rest[2] != "event":

@@ -7,7 +7,8 @@ Wire format: ASCII lines at 57600 baud, ending in CR LF, fields separated and en
   (ack), ``20;02;PONG;``, ``20;03;VER=1.1;REV=48;BUILD=..;``, ``20;04;CMD UNKNOWN;``,
   ``20;05;DEBUG;..`` and ``RFDEBUG=ON`` lines are the receiver talking about itself: ignored.
 - A device's address is ``<protocol>:<ID>`` (``EV1527:0a1b2c``); the ID keeps the case it was sent
-  in, but addresses compare case-insensitively (``address_key``).
+  in, but addresses compare case-insensitively (``devices.events.address_key``). An address longer
+  than ``MAX_ADDRESS`` is rejected: no radio protocol has one, and the store could not hold it.
 
 Cheap EV1527 contacts send each frame several times; ``RepeatFilter`` collapses the copies.
 
@@ -46,6 +47,7 @@ import serial  # type: ignore[import-untyped]  # pyserial ships no type hints
 import serial_asyncio_fast
 
 from devices.events import (
+    MAX_ADDRESS,
     Decoded,
     DeviceRef,
     DoorEvent,
@@ -54,6 +56,7 @@ from devices.events import (
     Ignored,
     Protocol,
     Rejected,
+    address_key,
 )
 
 BAUDRATE = 57600
@@ -105,11 +108,6 @@ class RFLinkPacket:
         return f"{self.get('SWITCH') or ''}/{self.get('CMD') or ''}"
 
 
-def address_key(address: str) -> str:
-    """The form in which RFLink addresses are compared: ``EV1527:0A1B2C`` is ``EV1527:0a1b2c``."""
-    return address.casefold()
-
-
 def parse_line(line: str) -> RFLinkPacket | Ignored | Rejected:
     """Parse one line from the receiver (without or with its CR LF).
 
@@ -149,6 +147,10 @@ def parse_line(line: str) -> RFLinkPacket | Ignored | Rejected:
     packet = RFLinkPacket(int(parts[1], 16), name, tuple(fields))
     if not packet.id or not packet.id.isalnum():
         return Rejected(f"{name[:40]} packet without a usable ID")
+    if len(packet.address) > MAX_ADDRESS:
+        return Rejected(
+            f"address of {len(packet.address)} characters is over the {MAX_ADDRESS}-character limit"
+        )
     return packet
 
 
@@ -245,7 +247,7 @@ class RepeatFilter:
 
     def accept(self, address: str, code: str, t: float) -> bool:
         """Whether a frame received at monotonic time ``t`` is new (True) or a repeat (False)."""
-        key = address_key(address)
+        key = address_key(Protocol.RFLINK, address)
         previous = self._last.get(key)
         self._last[key] = (code, t)
         if len(self._last) > self._PRUNE_AT:

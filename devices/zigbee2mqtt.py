@@ -15,8 +15,6 @@ or a repeat (a heartbeat) is for the door rule to say, which knows the last stat
 
 from __future__ import annotations
 
-import json
-
 from devices._common import PayloadError, json_object, opt_battery, opt_bool
 from devices.events import (
     Decoded,
@@ -28,6 +26,7 @@ from devices.events import (
     Protocol,
     Rejected,
     StatusEvent,
+    device_ref,
 )
 
 _COMMANDS = ("set", "get")
@@ -37,16 +36,19 @@ def decode(base_topic: str, topic: str, payload: bytes) -> Decoded:
     """Decode one message under ``<base_topic>/``."""
     prefix = base_topic + "/"
     if not topic.startswith(prefix) or len(topic) == len(prefix):
-        return Rejected(f"topic {topic!r} is not under {prefix}")
+        return Rejected(f"topic {topic[:80]!r} is not under {prefix}")
     name = topic[len(prefix) :]
     if name == "bridge" or name.startswith("bridge/"):
         return Ignored("zigbee2mqtt bridge traffic")
     head, _, last = name.rpartition("/")
     if head and last in _COMMANDS:
         return Ignored(f"zigbee2mqtt {last} command")
-    if head and last == "availability":
-        return _availability(DeviceRef(Protocol.ZIGBEE2MQTT, head), payload)
-    device = DeviceRef(Protocol.ZIGBEE2MQTT, name)
+    availability = bool(head) and last == "availability"
+    device = device_ref(Protocol.ZIGBEE2MQTT, head if availability else name)
+    if isinstance(device, Rejected):
+        return device
+    if availability:
+        return _availability(device, payload)
     try:
         return _state(device, payload)
     except PayloadError as exc:
@@ -58,9 +60,9 @@ def _availability(device: DeviceRef, payload: bytes) -> Decoded:
     state: object = text
     if text.startswith("{"):
         try:
-            state = json.loads(text).get("state")
-        except (json.JSONDecodeError, AttributeError):
-            return Rejected('availability is not JSON {"state": ...}', device)
+            state = json_object(payload).get("state")
+        except PayloadError as exc:
+            return Rejected(f'availability is not JSON {{"state": ...}}: {exc}', device)
     if state in ("online", "offline"):
         return [StatusEvent(device=device, online=state == "online")]
     return Rejected(f"availability must be online or offline, got {str(state)[:40]!r}", device)

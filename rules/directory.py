@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from devices.events import DeviceRef, Protocol
+from devices.events import DeviceRef, Protocol, address_key
 from rules.alerts import AlertType
 from rules.roster import watchers_on_duty
-from rules.site import Device, Household, Policy, Role, Shift, Site, Staff, normalize_mac
+from rules.site import Device, Household, Policy, Role, Shift, Site, Staff
 
 # Who is told of each alert type, in order (SPEC §3). WATCHER means the watchers on duty.
 AUDIENCE: dict[AlertType, tuple[Role, ...]] = {
@@ -55,7 +55,7 @@ class Directory:
             for dev in hh.devices:
                 b = Binding(hh, dev)
                 d._by_id[dev.id] = b
-                d._by_wire[(dev.protocol, _wire_key(dev.protocol, dev.wire_address()))] = b
+                d._by_wire[(dev.protocol, address_key(dev.protocol, dev.wire_address()))] = b
         return d
 
     @property
@@ -69,7 +69,7 @@ class Directory:
             b = self._by_id.get(ref.address)
             if b is not None:
                 return b
-        return self._by_wire.get((ref.protocol, _wire_key(ref.protocol, ref.address)))
+        return self._by_wire.get((ref.protocol, address_key(ref.protocol, ref.address)))
 
     def device(self, device_id: str) -> Binding | None:
         """The binding of a device by its site-file id."""
@@ -105,11 +105,3 @@ class Directory:
             for pid in self.people(role, household, t):
                 out.setdefault(pid, None)
         return tuple(out)
-
-
-def _wire_key(protocol: Protocol, address: str) -> str:
-    if protocol is Protocol.BLE:
-        return normalize_mac(address)
-    if protocol is Protocol.RFLINK:
-        return address.upper()
-    return address

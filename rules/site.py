@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from devices.events import Protocol
+from devices.events import normalize_mac as normalize_mac  # the devices' one rule, re-exported
 from rules.alerts import AlertType, Severity
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -188,40 +189,36 @@ class Resident(Strict):
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,15}$")
 
 
-class Period(Strict):
+class Interval(Strict):
+    """A stretch of time between two datetimes: start inclusive, end exclusive."""
+
+    start: datetime
+    end: datetime
+    _what: ClassVar[str] = "interval"  # the word the ordering error uses
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Interval:
+        if not _naive_lt(self.start, self.end):
+            raise ValueError(f"{self._what} end must be after its start")
+        return self
+
+    def contains(self, t: datetime) -> bool:
+        """Start inclusive, end exclusive."""
+        return self.start <= t < self.end
+
+
+class Period(Interval):
     """The isolation (or health-monitoring) period of a household."""
 
-    start: datetime
-    end: datetime
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Period:
-        if not _naive_lt(self.start, self.end):
-            raise ValueError("isolation end must be after its start")
-        return self
-
-    def contains(self, t: datetime) -> bool:
-        """Start inclusive, end exclusive."""
-        return self.start <= t < self.end
+    _what: ClassVar[str] = "isolation"
 
 
-class VisitWindow(Strict):
+class VisitWindow(Interval):
     """A time in which the door may open: a delivery, a nucleic-acid test, a doctor's visit."""
 
-    start: datetime
-    end: datetime
     reason: str = Field("visit", max_length=64)
     escort: Id | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> VisitWindow:
-        if not _naive_lt(self.start, self.end):
-            raise ValueError("visit end must be after its start")
-        return self
-
-    def contains(self, t: datetime) -> bool:
-        """Start inclusive, end exclusive."""
-        return self.start <= t < self.end
+    _what: ClassVar[str] = "visit"
 
 
 class Device(Strict):
@@ -260,14 +257,6 @@ class Device(Strict):
         if self.protocol is Protocol.BLE and self.address:
             return normalize_mac(self.address)
         return self.address or self.id
-
-
-def normalize_mac(text: str) -> str:
-    """``a4c138000001`` or ``a4-c1-38-00-00-01`` → ``A4:C1:38:00:00:01``; other text unchanged."""
-    hexes = re.sub(r"[^0-9A-Fa-f]", "", text)
-    if len(hexes) != 12 or len(re.sub(r"[0-9A-Fa-f:\-.]", "", text)) != 0:
-        return text
-    return ":".join(hexes[i : i + 2] for i in range(0, 12, 2)).upper()
 
 
 class Household(Strict):

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
-from devices.events import Protocol
+from devices.events import Protocol, address_key, is_mac
 from gateway.site.errors import Loc, Locator, SiteError
-from rules.site import Role, Site, Staff, normalize_mac
-
-_MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
+from gateway.site.partial import Kept, original_loc
+from rules.site import Role, Site, Staff
 
 
 @dataclass(frozen=True)
 class SiteDocument:
-    """A parsed site file and where each of its paths came from."""
+    """A parsed site file and where each of its paths came from.
+
+    A document read with ``partial=True`` may hold only the entities that validated: ``errors``
+    then lists the file's own errors, ``failed`` the ``(kind, id)`` of the staff, households and
+    residents that failed, ``kept`` which list items made it (see ``gateway.site.partial``), and
+    ``checkable`` is False when nothing could be kept for a cross-check.
+    """
 
     site: Site
     locator: Locator
+    errors: tuple[SiteError, ...] = ()
+    failed: frozenset[tuple[str, str]] = frozenset()
+    kept: Kept = field(default_factory=dict)
+    checkable: bool = True
 
     def check(self, merged: Site) -> list[SiteError]:
         """Cross-reference errors of the merged site, placed on this file's lines."""
+        if not self.checkable:
+            return []
         return check_site(
-            merged, self.locator.source, lines=self.locator.lines, labels=self.locator.labels
+            merged,
+            self.locator.source,
+            lines=self.locator.lines,
+            labels=self.locator.labels,
+            failed=self.failed,
+            kept=self.kept,
         )
+
+    def all_errors(self, merged: Site) -> list[SiteError]:
+        """The file's own errors and the cross-reference errors of the merged site, in one list."""
+        return [*self.errors, *self.check(merged)]
 
 
 def check_site(
@@ -33,6 +52,8 @@ def check_site(
     *,
     lines: Mapping[str, int] | None = None,
     labels: Mapping[str, str] | None = None,
+    failed: Collection[tuple[str, str]] = (),
+    kept: Kept | None = None,
 ) -> list[SiteError]:
     """Cross-reference checks that the models alone cannot make.
 
@@ -41,11 +62,19 @@ def check_site(
         source: The file name, used in error messages.
         lines: Path → line of the file being loaded (from its SiteDocument), if known.
         labels: Path → column header, for a register.
+        failed: ``(kind, id)`` of entities (``staff``, ``household``, ``resident``) that failed
+            validation: a reference to one is already explained by its own error.
+        kept: For a partial site, which of the file's list items it holds, so that errors are
+            placed on the file's lines.
 
     Returns:
         Every error found; empty when the site is consistent.
     """
-    at = Locator(source, lines or {}, labels or {}).at
+    locator = Locator(source, lines or {}, labels or {})
+
+    def at(loc: Loc, reason: str) -> SiteError:
+        return locator.at(original_loc(loc, kept) if kept else loc, reason)
+
     errors: list[SiteError] = []
     staff: dict[str, Staff] = {}
     for i, person in enumerate(site.staff):
@@ -55,6 +84,8 @@ def check_site(
 
     def has_role(loc: Loc, staff_id: str, role: Role, who: str) -> None:
         person = staff.get(staff_id)
+        if person is None and ("staff", staff_id) in failed:
+            return
         if person is None:
             errors.append(at(loc, f"{who}{role.value} {staff_id!r} is not in staff"))
         elif person.role is not role:
@@ -85,12 +116,16 @@ def check_site(
             if device.id in device_ids:
                 errors.append(at((*loc, "id"), f"device id {device.id!r} is used twice"))
             device_ids.add(device.id)
-            if device.resident is not None and device.resident not in own_residents:
+            if (
+                device.resident is not None
+                and device.resident not in own_residents
+                and ("resident", device.resident) not in failed
+            ):
                 errors.append(at((*loc, "resident"), f"{who}no resident {device.resident!r}"))
             if device.address is None:
                 continue
-            key = _address_key(device.protocol, device.address)
-            if device.protocol is Protocol.BLE and not _MAC.match(key):
+            key = address_key(device.protocol, device.address)
+            if device.protocol is Protocol.BLE and not is_mac(device.address):
                 errors.append(at((*loc, "address"), f"{device.address!r} is not a Bluetooth MAC"))
             elif (device.protocol, key) in addresses:
                 other = addresses[device.protocol, key]
@@ -103,7 +138,8 @@ def check_site(
                 )
             addresses.setdefault((device.protocol, key), device.id)
         for j, visit in enumerate(hh.visits):
-            if visit.escort is not None and visit.escort not in staff:
+            escort = visit.escort
+            if escort is not None and escort not in staff and ("staff", escort) not in failed:
                 errors.append(
                     at(
                         (*base, "visits", j, "escort"),
@@ -114,18 +150,9 @@ def check_site(
         has_role(("shifts", i, "watcher"), shift.watcher, Role.WATCHER, "")
         if shift.households != "all":
             for j, hid in enumerate(shift.households):
-                if hid not in household_ids:
+                if hid not in household_ids and ("household", hid) not in failed:
                     errors.append(at(("shifts", i, "households", j), f"no household {hid!r}"))
     return errors
-
-
-def _address_key(protocol: Protocol, address: str) -> str:
-    """The form in which two addresses of one protocol are the same device."""
-    if protocol is Protocol.BLE:
-        return normalize_mac(address)
-    if protocol is Protocol.RFLINK:  # receivers print the ID in either case
-        return address.casefold()
-    return address
 
 
 def merge_sites(stored: Site | None, new: Site) -> Site:

@@ -47,11 +47,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import ValidationError
-
+from devices.events import is_mac, normalize_mac
 from gateway.site.check import SiteDocument
 from gateway.site.errors import Loc, Locator, SiteError, SiteFileError, render
-from rules.site import Site, normalize_mac
+from gateway.site.partial import validate_partial
+from rules.site import Site
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "household_id": ("household_id", "户号"),
@@ -89,7 +89,6 @@ _HEADERS = {name.casefold(): key for key, names in _COLUMNS.items() for name in 
 _DOOR_PROTOCOLS = ("zigbee2mqtt", "rflink", "native")
 _FLAG_SEP = re.compile(r"[;；、,，]")
 _PHONE = re.compile(r"^\+?[0-9]{5,15}$")
-_MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 _CN_DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
@@ -190,7 +189,9 @@ class _Reader:
         return hh
 
 
-def read_register(data: bytes, source: str, *, timezone: str | None = None) -> SiteDocument:
+def read_register(
+    data: bytes, source: str, *, timezone: str | None = None, partial: bool = False
+) -> SiteDocument:
     """Parse a register and remember the row and column of every path.
 
     Args:
@@ -198,9 +199,12 @@ def read_register(data: bytes, source: str, *, timezone: str | None = None) -> S
         source: The file name, used in error messages.
         timezone: The zone of the register's times (pass the stored site's); the default zone
             of a site otherwise.
+        partial: Return the households that are valid, with the errors of the others in
+            ``errors``, instead of raising (so that the caller can cross-check them).
 
     Raises:
-        SiteFileError: With every error, each naming its row (header = row 1) and column.
+        SiteFileError: With every error, each naming its row (header = row 1) and column (with
+            ``partial``, only when the file has no usable header).
     """
     text = _decode(data, source)
     first_line = text.split("\n", 1)[0]
@@ -225,7 +229,10 @@ def read_register(data: bytes, source: str, *, timezone: str | None = None) -> S
         )
     if not reader.households:
         reader.error(1, "", "the register has no rows")
-    return _build(reader, timezone)
+    doc = _build(reader, timezone)
+    if doc.errors and not partial:
+        raise SiteFileError(doc.errors)
+    return doc
 
 
 def parse_register(data: bytes, source: str, *, timezone: str | None = None) -> Site:
@@ -393,10 +400,10 @@ class _Builder:
         text = cells.get("thermometer_address", "")
         if not text:
             return None
-        mac = normalize_mac(text)
-        if not _MAC.match(mac):
+        if not is_mac(text):
             self.reader.error(row, "thermometer_address", f"{text!r} is not a Bluetooth MAC")
             return None
+        mac = normalize_mac(text)
         self.put(loc, row, "thermometer_address")
         self.put((*loc, "address"), row, "thermometer_address")
         self.put((*loc, "id"), row, "resident_id")
@@ -412,17 +419,19 @@ class _Builder:
 
 
 def _build(reader: _Reader, timezone: str | None) -> SiteDocument:
-    """Validate the households read as a Site; every error keeps its row and column."""
+    """Validate the households read as a Site (keeping the valid ones); errors keep their place."""
     builder = _Builder(reader)
     households = [builder.household(i, hh) for i, hh in enumerate(reader.households.values())]
     locator = Locator(reader.source, builder.lines, builder.labels)
     data: dict[str, object] = {"households": households}
     if timezone is not None:
         data["timezone"] = timezone
-    try:
-        site = Site.model_validate(data)
-    except ValidationError as exc:
-        reader.errors += locator.validation_errors(exc, skip=builder.bad)
-    if reader.errors:
-        raise SiteFileError(reader.errors)
-    return SiteDocument(site, locator)
+    valid = validate_partial(data, locator, skip=builder.bad)
+    return SiteDocument(
+        valid.site or Site(),
+        locator,
+        errors=(*reader.errors, *valid.errors),
+        failed=valid.failed,
+        kept=valid.kept,
+        checkable=valid.site is not None,
+    )

@@ -10,25 +10,30 @@ site. Any error refuses the whole file, and every error is listed with file, lin
 from __future__ import annotations
 
 import yaml
-from pydantic import ValidationError
 
 from gateway.site.check import SiteDocument
 from gateway.site.errors import Loc, Locator, SiteError, SiteFileError, render
+from gateway.site.partial import validate_partial
 from rules.site import Site
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def read_site_yaml(text: str, source: str, *, timezone: str | None = None) -> SiteDocument:
+def read_site_yaml(
+    text: str, source: str, *, timezone: str | None = None, partial: bool = False
+) -> SiteDocument:
     """Parse a YAML site file and remember the line of every path.
 
     Args:
         text: The file's text.
         source: The file name, used in error messages.
         timezone: The zone for naive times when the file has no ``timezone:`` (the stored one).
+        partial: Return the entities that validated, with the duplicate-key and validation
+            errors in ``errors``, instead of raising (so that the caller can cross-check them).
 
     Raises:
-        SiteFileError: With every syntax, duplicate-key and validation error found.
+        SiteFileError: With every syntax, duplicate-key and validation error found (with
+            ``partial``, only when the file is not YAML or not a mapping).
     """
     loader = yaml.SafeLoader(text)
     try:
@@ -58,13 +63,18 @@ def read_site_yaml(text: str, source: str, *, timezone: str | None = None) -> Si
         raise SiteFileError(errors)
     if timezone is not None and "timezone" not in data:
         data = {**data, "timezone": timezone}
-    try:
-        site = Site.model_validate(data)
-    except ValidationError as exc:
-        errors.extend(locator.validation_errors(exc))
-    if errors:
+    valid = validate_partial(data, locator)
+    errors.extend(valid.errors)
+    if errors and not partial:
         raise SiteFileError(errors)
-    return SiteDocument(site, locator)
+    return SiteDocument(
+        valid.site or Site(),
+        locator,
+        errors=tuple(errors),
+        failed=valid.failed,
+        kept=valid.kept,
+        checkable=valid.site is not None,
+    )
 
 
 def parse_site_yaml(text: str, source: str) -> Site:

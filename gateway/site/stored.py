@@ -29,12 +29,13 @@ async def load_file(store: Store, path: Path, at: datetime) -> int:
     """``isogate load`` / ``import``: read a site file or register, merge, check, store.
 
     Naive times in the file are in the stored site's zone unless the file names one. Raises
-    SiteFileError listing every problem (with file lines or register rows); nothing is stored.
+    SiteFileError listing every problem (with file lines or register rows) in one refusal: the
+    file's own errors and the cross-reference errors of its valid entities; nothing is stored.
     """
     _, stored = await stored_site(store)
-    doc = read_site_file(path, timezone=stored.timezone if stored else None)
+    doc = read_site_file(path, timezone=stored.timezone if stored else None, partial=True)
     merged = merge_sites(stored, doc.site)
-    errors = doc.check(merged)
+    errors = doc.all_errors(merged)
     if errors:
         raise SiteFileError(errors)
     return await _store(store, doc.site, merged, at)

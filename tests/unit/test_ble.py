@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from devices import ble
 from devices.events import DeviceRef, HeartbeatEvent, Ignored, Protocol, Rejected, TemperatureEvent
-from rules.site import normalize_mac as site_normalize_mac
 from simulators.ble import BleThermometer, GatewayStyle
 
 OMG_BASE = "home"
@@ -197,12 +194,6 @@ def test_truncated_message_still_names_the_sender() -> None:
     result = ble.decode(OMG_BASE, OMG_T201_TOPIC, OMG_TRUNCATED)
     assert isinstance(result, Rejected)
     assert result.device == T201
-
-
-@given(st.text(max_size=24))
-def test_mac_spelling_matches_the_site_file_rule(text: str) -> None:
-    """The decoder's MAC normalisation is the site model's, for any text."""
-    assert ble.normalize_mac(text) == site_normalize_mac(text)
 
 
 class _RecordingLink:

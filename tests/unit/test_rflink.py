@@ -6,12 +6,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices.events import DeviceRef, DoorEvent, HeartbeatEvent, Ignored, Protocol, Rejected
+from devices.events import (
+    DeviceRef,
+    DoorEvent,
+    HeartbeatEvent,
+    Ignored,
+    Protocol,
+    Rejected,
+    address_key,
+)
 from devices.rflink import (
     RepeatFilter,
     RFLinkPacket,
     RFSignal,
-    address_key,
     interpret,
     parse_line,
     signal_of,
@@ -62,7 +69,19 @@ def test_id_case_is_kept_but_addresses_compare_case_insensitively() -> None:
     """``295FD59`` stays upper case; its key equals the lower-case spelling's."""
     packet = _packet(RFLINK_EV1527_CODE_0A)
     assert packet.address == "EV1527:295FD59"
-    assert address_key(packet.address) == address_key("ev1527:295fd59")
+    key = address_key(Protocol.RFLINK, packet.address)
+    assert key == address_key(Protocol.RFLINK, "ev1527:295fd59")
+
+
+# A transmitter ID of 200 characters: no radio protocol has one; the store's column holds 128.
+RFLINK_LONG_ID = "20;2F;EV1527;ID=" + "a" * 200 + ";SWITCH=01;CMD=ON;"
+
+
+def test_an_address_longer_than_the_store_holds_is_rejected() -> None:
+    """A 200-character ID is refused with the limit in the reason, never made a device."""
+    parsed = parse_line(RFLINK_LONG_ID)
+    assert isinstance(parsed, Rejected)
+    assert "128-character limit" in parsed.reason
 
 
 @pytest.mark.parametrize(
