@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from devices import _common as safe
+from devices import safe_json
 from devices.events import Protocol, Rejected
 from gateway import metrics
 from gateway.alerting.desk import AlertError
@@ -239,8 +239,8 @@ class Ingest:
         attempt = 0
         while True:
             try:
-                body = safe.json_object(m.payload) if m.payload.strip() else {}
-                by = body.get("by")
+                body = safe_json(m.payload) if m.payload.strip() else {}
+                by = body.get("by") if isinstance(body, dict) else None
                 if not isinstance(by, str) or not by:
                     raise ValueError('ack payload must be {"by": "<person id>"}')
                 if by not in self.pipeline.directory.staff:
