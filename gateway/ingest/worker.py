@@ -21,7 +21,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from devices import safe_json
-from devices.events import Protocol, Rejected
+from devices.events import MAX_PAYLOAD, Protocol, Rejected
 from gateway import metrics
 from gateway.alerting.desk import AlertError
 from gateway.alerting.operations import AlertOps
@@ -39,7 +39,6 @@ from rules.directory import Directory
 log = logging.getLogger("isogate.ingest")
 
 BATCH_MAX = 1000
-MAX_PAYLOAD = 64 * 1024  # device topics; a larger payload is kept only as an excerpt
 LANE_MESSAGES = 20_000  # messages received and not yet acknowledged, both lanes together
 LANE_BYTES = 32 * 1024 * 1024  # their payloads
 
@@ -271,4 +270,4 @@ class Ingest:
         return None
 
 
-__all__ = ["BATCH_MAX", "MAX_PAYLOAD", "Ingest", "excerpt", "is_outage"]
+__all__ = ["BATCH_MAX", "Ingest", "excerpt", "is_outage"]
