@@ -11,7 +11,7 @@ from gateway import metrics
 from gateway.ingest.pipeline import Pipeline
 from gateway.store.records import OutboxItem
 from simulators.door import DoorSensor
-from tests.conftest import BrokerUnderTest, advance, at_local, fake_time_gateway
+from tests.conftest import BrokerUnderTest, Harness, advance, at_local, fake_time_gateway
 
 FAULTS = 3
 
@@ -55,3 +55,11 @@ async def test_a_failing_tick_is_restarted_while_a_door_breach_still_alerts(
         assert [p.name for p in health.parts() if not p.ok] == []
         assert not h.task.done()
     assert _restarts("gateway.tick") - before == FAULTS
+
+
+async def test_health_names_the_broker_and_every_supervised_task(gateway: Harness) -> None:
+    """A running gateway reports the broker and each long-lived task as parts, all up."""
+    parts = {p.name: p.ok for p in gateway.running.health.parts()}
+    tasks = {f"task:gateway.{t}" for t in ("ingest", "outbox", "tick", "site", "http")}
+    assert {"broker", *tasks} <= set(parts)
+    assert all(parts.values())
