@@ -71,27 +71,3 @@ class IntakeOps(StoreBase):
                 }
                 for r in (await conn.execute(q)).mappings()
             ]
-
-    async def prune(self) -> None:
-        """Keep the technicians' lists bounded."""
-        async with self._tx() as conn:
-            cut = (
-                await conn.execute(
-                    sa.select(t.rejected.c.id)
-                    .order_by(t.rejected.c.id.desc())
-                    .offset(REJECTED_KEEP)
-                )
-            ).first()
-            if cut:
-                await conn.execute(t.rejected.delete().where(t.rejected.c.id <= cut[0]))
-            old = (
-                await conn.execute(
-                    sa.select(t.unknown_devices.c.last_seen)
-                    .order_by(t.unknown_devices.c.last_seen.desc())
-                    .offset(UNKNOWN_KEEP)
-                )
-            ).first()
-            if old:
-                await conn.execute(
-                    t.unknown_devices.delete().where(t.unknown_devices.c.last_seen <= old[0])
-                )
