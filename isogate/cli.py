@@ -19,7 +19,7 @@ from gateway.ingest.mqtt import BrokerAddress
 from gateway.site import SiteFileError
 from gateway.site.stored import load_file
 from gateway.store import Store
-from isogate.settings import Settings
+from isogate.settings import ConfigError, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Home-isolation gateway.")
 user_app = typer.Typer(no_args_is_help=True, help="API and console users.")
@@ -28,14 +28,17 @@ simulate_app = typer.Typer(no_args_is_help=True, help="Device simulators, for a 
 app.add_typer(simulate_app, name="simulate")
 console = Console(stderr=True)
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML file of settings", exists=True)
-]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file of settings")]
 ROLES = ("admin", "supervisor", "watcher", "officer", "doctor", "technician")
 
 
 def _settings(config: Path | None) -> Settings:
-    return Settings.load(config)
+    """The settings, or one line on stderr and exit status 2 (a usage error) if they are wrong."""
+    try:
+        return Settings.load(config)
+    except ConfigError as exc:
+        typer.echo(f"isogate: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def until_signal(coro: Coroutine[Any, Any, None]) -> None:

@@ -1,8 +1,11 @@
 """The gateway's lifetime: one TaskGroup of named tasks, started in order, cancelled together.
 
-Tasks: ``gateway.ingest`` (broker messages → pipeline → ack), ``gateway.notify.outbox`` (delivery),
+Tasks: ``gateway.ingest`` (broker messages → pipeline → ack), ``gateway.outbox`` (delivery),
 ``gateway.tick`` (time-driven rules), ``gateway.site`` (live reload of the site),
-``gateway.http`` (API). Shutdown is cancellation of the group, awaited.
+``gateway.http`` (API), ``gateway.rflink`` (433 MHz receiver). Each runs under a supervisor
+(``gateway.supervise``): a fault is logged, counted and the task restarted, while the others go
+on; its health part ``task:<name>`` is down meanwhile. Shutdown is cancellation of the group,
+awaited.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -29,6 +33,7 @@ from gateway.notify.delivery import Deliveries
 from gateway.notify.outbox import Outbox
 from gateway.site.stored import current_directory
 from gateway.store import Store
+from gateway.supervise import supervise
 from isogate.settings import Settings
 
 log = logging.getLogger("isogate.gateway")
@@ -46,6 +51,7 @@ class Running:
     outbox: Outbox
     ingest: Ingest
     health: Health
+    site_revision: int = 0
     http_port: int | None = None
 
 
@@ -102,17 +108,22 @@ class Gateway:
                 health=health,
                 session=session,
             )
-            running = Running(s, store, session, pipeline, ops, outbox, ingest, health)
+            running = Running(s, store, session, pipeline, ops, outbox, ingest, health, revision)
+            health.probe("broker", lambda: None if session.connected else "not connected")
             async with session, deliveries, asyncio.TaskGroup() as tg:
                 server = self._http(running)
-                tg.create_task(session.run(), name="gateway.mqtt")
-                tg.create_task(ingest.run(), name="gateway.ingest")
-                tg.create_task(outbox.run(), name="gateway.outbox")
-                tg.create_task(self._tick(running), name="gateway.tick")
-                tg.create_task(self._site(running, revision), name="gateway.site")
-                tg.create_task(self._serve(server), name="gateway.http")
+
+                def start(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+                    tg.create_task(supervise(name, work, self.clock, health), name=name)
+
+                start("gateway.mqtt", session.run)
+                start("gateway.ingest", ingest.run)
+                start("gateway.outbox", outbox.run)
+                start("gateway.tick", lambda: self._tick(running))
+                start("gateway.site", lambda: self._site(running))
+                start("gateway.http", lambda: self._serve(server))
                 if s.rflink_port:
-                    tg.create_task(self._rflink(running), name="gateway.rflink")
+                    start("gateway.rflink", lambda: self._rflink(running))
                 await session.wait_connected(timeout=None)
                 while not server.started:
                     await asyncio.sleep(0.01)
@@ -162,11 +173,11 @@ class Gateway:
             self.clock.now,
             lambda: r.pipeline.directory,
             r.ingest.process_serial,
+            self.clock.sleep,
         )
 
     async def _tick(self, r: Running) -> None:
-        prune_every = 600
-        n = 0
+        # A fault ends this run; the supervisor logs it, waits and starts the ticker again.
         tick_at = self.clock.now()
         while True:
             # Sleep until a tick after the last one; if the clock moved on meanwhile (a slow
@@ -175,28 +186,19 @@ class Gateway:
             if delay > 0:
                 await self.clock.sleep(delay)
             tick_at = self.clock.now()
-            try:
-                fresh = await r.pipeline.tick()
-                if fresh:
-                    r.outbox.wake(fresh)
-                n += 1
-                if n % prune_every == 0:
-                    await r.store.prune()
-            except Exception:
-                log.exception("tick failed")
+            fresh = await r.pipeline.tick()
+            if fresh:
+                r.outbox.wake(fresh)
 
-    async def _site(self, r: Running, revision: int) -> None:
+    async def _site(self, r: Running) -> None:
+        # The revision in use lives on Running, so a restarted reloader does not load it again.
         while True:
             await asyncio.sleep(self.settings.site_poll_s)
-            try:
-                latest = await r.store.site_revision()
-                if latest == revision:
-                    continue
-                revision, directory = await current_directory(r.store)
-                async with r.pipeline.desk.lock:
-                    r.pipeline.use_directory(directory)
-                log.info(
-                    "site revision %d loaded: %d households", revision, len(directory.households)
-                )
-            except Exception:
-                log.exception("could not reload the site; keeping revision %d", revision)
+            latest = await r.store.site_revision()
+            if latest == r.site_revision:
+                continue
+            revision, directory = await current_directory(r.store)
+            async with r.pipeline.desk.lock:
+                r.pipeline.use_directory(directory)
+            r.site_revision = revision
+            log.info("site revision %d loaded: %d households", revision, len(directory.households))

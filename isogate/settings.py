@@ -2,22 +2,42 @@
 
 The environment wins over the file (SPEC §5). Keys in the file are the variable names without
 the prefix, in lower case: ``mqtt_url = "mqtt://127.0.0.1:1883"``.
+
+A mistake (an unknown key, bad TOML, a value out of bounds, a missing file) is a
+:class:`ConfigError` naming where it is and what is wrong, in one line. An ``ISOGATE_*``
+variable that is not a setting is refused only when it is close to one (a typo such as
+``ISOGATE_MQTT_UR``): the site file may name secrets such as ``ISOGATE_DINGTALK_SECRET``.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gateway.ingest.mqtt import BrokerAddress
+
+ENV_PREFIX = "ISOGATE_"
+
+
+class ConfigError(Exception):
+    """The configuration is wrong: ``where`` (a file, the environment) and ``problem``."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
 
 
 class Settings(BaseSettings):
     """Everything the gateway process is configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="ISOGATE_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="Broker; mqtts:// and user:pw@")
     data_dir: Path = Field(Path("./data"), description="SQLite database, snapshots, logs")
@@ -41,6 +61,12 @@ class Settings(BaseSettings):
     retry_cap_s: float = Field(300.0, gt=0, le=86_400, description="Longest wait between retries")
     log_level: str = Field("INFO")
 
+    @field_validator("mqtt_url")
+    @classmethod
+    def _broker_url(cls, url: str) -> str:
+        BrokerAddress.parse(url)  # raises ValueError on another scheme or a bad port
+        return url
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -55,13 +81,31 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, config: Path | None = None, **overrides: Any) -> Settings:
-        """Settings from a TOML file (optional), then the environment."""
+        """Settings from a TOML file (optional), then the environment.
+
+        Raises:
+            ConfigError: the file is missing or not TOML, a key or variable is unknown, or a
+                value is refused; the first such mistake, in one line.
+        """
+        where = f"config {config}" if config is not None else "settings"
         values: dict[str, Any] = {}
         if config is not None:
-            with config.open("rb") as f:
-                values = tomllib.load(f)
+            try:
+                with config.open("rb") as f:
+                    values = tomllib.load(f)
+            except OSError as exc:
+                raise ConfigError(where, f"cannot read it: {exc.strerror or exc}") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(where, f"not valid TOML: {exc}") from None
+        for key in values:
+            if key not in cls.model_fields:
+                raise ConfigError(where, f"unknown key {key!r}{_did_you_mean(key, repr)}")
+        _check_environment(os.environ)
         values.update(overrides)
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise _first_problem(exc, where, values) from None
 
     @property
     def db_url(self) -> str:
@@ -74,3 +118,36 @@ class Settings(BaseSettings):
         """An absolute link to an API path, for messages."""
         base = self.public_url or f"http://{self.http_host}:{self.http_port}"
         return base.rstrip("/") + path
+
+
+def _did_you_mean(name: str, show: Any) -> str:
+    close = difflib.get_close_matches(name, list(Settings.model_fields), n=1, cutoff=0.75)
+    return f" (did you mean {show(close[0])}?)" if close else ""
+
+
+def _check_environment(env: os._Environ[str] | dict[str, str]) -> None:
+    """Refuse an ``ISOGATE_*`` variable that is a near miss of a setting's name."""
+    for var in env:
+        if not var.startswith(ENV_PREFIX):
+            continue
+        key = var[len(ENV_PREFIX) :].lower()
+        if key in Settings.model_fields:
+            continue
+        hint = _did_you_mean(key, lambda k: ENV_PREFIX + k.upper())
+        if hint:
+            raise ConfigError("environment", f"unknown variable {var}{hint}")
+
+
+def _first_problem(exc: ValidationError, where: str, from_file: dict[str, Any]) -> ConfigError:
+    """One line for a refused value, naming the variable or the file it came from."""
+    err = exc.errors()[0]
+    key = str(err["loc"][0]) if err["loc"] else "?"
+    source = where
+    if ENV_PREFIX + key.upper() in os.environ:
+        source = f"environment {ENV_PREFIX}{key.upper()}"
+    elif key not in from_file and err["type"] != "extra_forbidden":
+        source = "settings"
+    if err["type"] == "extra_forbidden":
+        return ConfigError(source, f"unknown key {key!r}{_did_you_mean(key, repr)}")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return ConfigError(source, f"{key} = {err.get('input')!r}: {message}")

@@ -40,7 +40,7 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 class Mosquitto:
-    """A mosquitto process of our own: start, stop, restart (its persistence survives)."""
+    """A mosquitto process of our own: start, stop, kill, restart (its persistence survives)."""
 
     def __init__(self, workdir: Path, port: int | None = None, conf: Path = REPO_CONF) -> None:
         self.binary = shutil.which("mosquitto") or (
@@ -84,9 +84,19 @@ class Mosquitto:
             self.proc.wait(10)
         self.proc = None
 
-    def restart(self) -> None:
-        """Stop and start again on the same port."""
-        self.stop()
+    def kill(self) -> None:
+        """Crash it (SIGKILL): nothing is saved beyond its last autosave."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self, *, crash: bool = False) -> None:
+        """Stop (or with ``crash`` kill) and start again on the same port and persistence."""
+        if crash:
+            self.kill()
+        else:
+            self.stop()
         self.start()
 
     def __enter__(self) -> Mosquitto:

@@ -12,10 +12,13 @@ from datetime import datetime
 
 from devices.events import DeviceRef, Protocol, Rejected
 from devices.rflink import RepeatFilter, RFLinkPacket, SerialReceiver, interpret, parse_line
+from gateway.backoff import full_jitter
 from gateway.ingest.pipeline import Arrival
 from rules.directory import Directory
 
 log = logging.getLogger("isogate.rflink")
+
+PROCESS_TRIES = 5  # a line is tried this often (about 15 s with backoff) before it is dropped
 
 
 def arrival_from_line(
@@ -47,11 +50,42 @@ async def run_receiver(
     now: Callable[[], datetime],
     directory: Callable[[], Directory],
     process: Callable[[Arrival], Awaitable[None]],
+    sleep: Callable[[float], Awaitable[None]],
 ) -> None:
-    """Read the receiver forever (reopening it when it goes away) and feed the pipeline."""
+    """Read the receiver forever (reopening it when it goes away) and feed the pipeline.
+
+    A line whose processing fails (the database away a moment) is tried again with backoff,
+    on ``sleep`` (the gateway's clock); the port stays open meanwhile, so the reader goes on.
+    """
     repeats = RepeatFilter(window_s=1.0)
     async with SerialReceiver(port, baudrate=baudrate) as rx:
         async for line, t in rx.lines():
             arrival = arrival_from_line(line, now(), t, directory(), repeats)
             if arrival is not None:
-                await process(arrival)
+                await _process(arrival, process, sleep)
+
+
+async def _process(
+    arrival: Arrival,
+    process: Callable[[Arrival], Awaitable[None]],
+    sleep: Callable[[float], Awaitable[None]],
+) -> None:
+    for attempt in range(1, PROCESS_TRIES + 1):
+        try:
+            await process(arrival)
+            return
+        except Exception as exc:
+            # A serial line has no broker to redeliver it: it is retried here, and given up
+            # (loudly, with the line) only after a few tries, so that one bad line cannot
+            # stop the receiver.
+            if attempt == PROCESS_TRIES:
+                log.error(
+                    "dropped receiver line %r after %d failed tries: %s",
+                    arrival.payload,
+                    attempt,
+                    exc,
+                )
+                return
+            if attempt == 1:
+                log.exception("could not process receiver line %r; retrying", arrival.payload)
+            await sleep(full_jitter(attempt, 1.0, 8.0))

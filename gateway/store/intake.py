@@ -1,20 +1,43 @@
-"""The technicians' lists: rejected input and unbound devices, kept bounded."""
+"""The technicians' lists: rejected input and unbound devices, kept bounded.
+
+The bound holds at every commit, not only after a periodic prune: :func:`keep_bounded` runs
+in the transaction that adds to the lists, so a flood of garbage cannot grow them in between.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.clock import from_epoch
 from gateway.store import schema as t
 from gateway.store._base import StoreBase
-from gateway.store.records import (
-    RejectedRecord,
-)
+from gateway.store.records import RejectedRecord, Writes
 
 REJECTED_KEEP = 10_000
 UNKNOWN_KEEP = 1_000
+
+
+async def keep_bounded(conn: AsyncConnection, w: Writes) -> None:
+    """Trim the lists that ``w`` adds to, inside the transaction that adds (one call in commit).
+
+    Rejected rows go by id: everything at or below ``max(id) - REJECTED_KEEP`` is deleted, an
+    index range that holds only the rows this commit pushed past the bound (ids only grow, so
+    at most ``REJECTED_KEEP`` rows remain even with gaps). Unknown devices (a small table) are
+    counted and the least recently heard beyond the bound deleted.
+    """
+    if w.rejected:
+        newest = sa.select(sa.func.max(t.rejected.c.id)).scalar_subquery()
+        await conn.execute(t.rejected.delete().where(t.rejected.c.id <= newest - REJECTED_KEEP))
+    if w.unknown:
+        c = t.unknown_devices.c
+        held = await conn.execute(sa.select(sa.func.count()).select_from(t.unknown_devices))
+        excess = held.scalar_one() - UNKNOWN_KEEP
+        if excess > 0:
+            oldest = sa.select(c.device_key).order_by(c.last_seen, c.device_key).limit(excess)
+            await conn.execute(t.unknown_devices.delete().where(c.device_key.in_(oldest)))
 
 
 class IntakeOps(StoreBase):
@@ -48,27 +71,3 @@ class IntakeOps(StoreBase):
                 }
                 for r in (await conn.execute(q)).mappings()
             ]
-
-    async def prune(self) -> None:
-        """Keep the technicians' lists bounded."""
-        async with self._tx() as conn:
-            cut = (
-                await conn.execute(
-                    sa.select(t.rejected.c.id)
-                    .order_by(t.rejected.c.id.desc())
-                    .offset(REJECTED_KEEP)
-                )
-            ).first()
-            if cut:
-                await conn.execute(t.rejected.delete().where(t.rejected.c.id <= cut[0]))
-            old = (
-                await conn.execute(
-                    sa.select(t.unknown_devices.c.last_seen)
-                    .order_by(t.unknown_devices.c.last_seen.desc())
-                    .offset(UNKNOWN_KEEP)
-                )
-            ).first()
-            if old:
-                await conn.execute(
-                    t.unknown_devices.delete().where(t.unknown_devices.c.last_seen <= old[0])
-                )

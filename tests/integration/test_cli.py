@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gateway.store import Store
@@ -217,3 +218,30 @@ async def test_commission_ticks_off_each_device_and_names_a_mistyped_one(
     assert proc.returncode == 0, text
     assert "every device reported" in text
     assert "zigbee2mqtt:h2 door" in text
+
+
+CONFIG_MISTAKES = [
+    # (TOML file text or None for a missing file, extra environment, what the line must say)
+    ('mqtt_ur = "mqtt://127.0.0.1:1883"\n', {}, "unknown key 'mqtt_ur' (did you mean 'mqtt_url'?)"),
+    ("mqtt_url = \n", {}, "not valid TOML"),
+    ("http_port = 70000\n", {}, "http_port = 70000: Input should be less than or equal to 65535"),
+    (None, {}, "cannot read it: No such file or directory"),
+    ("", {"ISOGATE_MQTT_URL": "http://127.0.0.1:1883"}, "scheme must be mqtt:// or mqtts://"),
+    ("", {"ISOGATE_MQTT_UR": "mqtt://x"}, "did you mean ISOGATE_MQTT_URL?"),
+]
+
+
+@pytest.mark.parametrize(("toml", "env", "says"), CONFIG_MISTAKES)
+@pytest.mark.parametrize("command", [("run",), ("user", "add", "p1", "--role", "officer")])
+def test_a_config_mistake_is_one_line_and_exit_status_2(
+    tmp_path: Path, toml: str | None, env: dict[str, str], says: str, command: tuple[str, ...]
+):
+    """A typo, bad TOML, a bad value or a missing file: one clear line on stderr, no traceback."""
+    config = tmp_path / "isogate.toml"
+    if toml is not None:
+        config.write_text(toml)
+    out = _isogate(*command, "--config", str(config), data=tmp_path, **env)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("isogate: ") and says in lines[0]

@@ -7,6 +7,7 @@ import json
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,19 +124,33 @@ async def test_gateway_stops_cleanly_on_signal(
 async def test_gateway_reconnects_after_a_broker_restart(
     tmp_path: Path, broker: BrokerUnderTest, mosquitto_only: Mosquitto
 ):
-    """The broker restarts under a running gateway: it reconnects and alerts again."""
+    """The broker restarts under a running gateway: health says so, it reconnects, alerts again."""
     from simulators.door import DoorSensor
     from tests.conftest import running_gateway
 
     settings = unique_settings(tmp_path, broker)
     clock = SystemClock()
     token = await prepare(settings, site_doc(door_debounce_s=0), clock.now())
+
+    def broker_part(h: Any) -> Any:
+        return next(p for p in h.running.health.parts() if p.name == "broker")
+
     async with running_gateway(settings, broker, clock, token) as h:
-        await asyncio.to_thread(mosquitto_only.restart)
+        assert broker_part(h).ok
+        await asyncio.to_thread(mosquitto_only.stop)
+        try:
+            deadline = time.monotonic() + 10
+            while broker_part(h).ok and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert not broker_part(h).ok
+            assert not h.running.health.ok()
+        finally:
+            await asyncio.to_thread(mosquitto_only.start)
         deadline = time.monotonic() + 40
         while not h.running.session.connected and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert h.running.session.connected
+        assert broker_part(h).ok
         with SimLink(broker.host, broker.port) as link:
             await asyncio.to_thread(
                 DoorSensor(link, "door-h2", "native", base_topic=settings.base_topic).open

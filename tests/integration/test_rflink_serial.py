@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -164,3 +165,47 @@ async def test_loop_url_reads_back_what_was_sent() -> None:
     async with _receiver("loop://") as rx, _reading(rx) as queue:
         rx.send("20;01;EV1527;ID=0a1b2c;SWITCH=01;CMD=ON;")
         assert await _next(queue, 1) == ["20;01;EV1527;ID=0a1b2c;SWITCH=01;CMD=ON;"]
+
+
+async def test_a_line_whose_processing_fails_once_is_retried_and_reading_goes_on(
+    sim: RFLinkSimulator,
+) -> None:
+    """The pipeline refuses the first door frame once: it is tried again, and the next follows."""
+    from gateway.ingest.pipeline import Arrival
+    from gateway.ingest.radio import run_receiver
+    from rules.directory import Directory
+    from rules.site import Site
+    from tests.conftest import site_doc
+
+    directory = Directory.build(Site.model_validate(site_doc()))
+    processed: list[str] = []
+    faults = 0
+
+    async def process(arrival: Arrival) -> None:
+        nonlocal faults
+        if faults == 0:
+            faults += 1
+            raise ConnectionError("database away")
+        processed.append(arrival.payload.decode())
+
+    async def no_wait(_s: float) -> None:
+        await asyncio.sleep(0)
+
+    reader = asyncio.create_task(
+        run_receiver(
+            sim.path, 57600, lambda: datetime.now(UTC), lambda: directory, process, no_wait
+        )
+    )
+    try:
+        await asyncio.sleep(0.3)  # the port opened
+        first = sim.open_door(CONTACT, repeats=1)
+        await _until(lambda: len(processed) == 1, "retried line")
+        second = sim.close_door(Ev1527Contact(id="0d0e0f"), repeats=1)
+        await _until(lambda: len(processed) == 2, "next line")
+        assert not reader.done()
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+    assert faults == 1
+    assert processed == [*first, *second]
