@@ -113,24 +113,25 @@ class Pipeline:
         self.seqs = SeenSeqs()
 
     async def restore(self) -> None:
-        """Rebuild the in-memory projection from the store."""
+        """Rebuild the in-memory projection from the store.
+
+        The rules' flags come from every unresolved alert, acknowledged ones included: an alert
+        somebody acknowledged is still raised, and a restart must not raise it again.
+        """
         now = self.clock.now()
-        active = await self.store.active_alerts()
-        self.desk.restore(active)
+        unresolved = await self.store.unresolved_alerts()
+        self.desk.restore(unresolved)
         self.devices = {d.device_id: d for d in await self.store.device_statuses()}
         self.seqs = SeenSeqs()
         for key, seq in reversed(await self.store.recent_seqs()):
             self.seqs.add(key, seq)
         last_tick = await self.store.meta(LAST_TICK)
-        self.watch = Watch(
-            self.directory,
-            reference=now,
-            last_tick=from_epoch(last_tick) if last_tick is not None else None,
-        )
-        raised = {(a.type, a.device_id) for a in active}
+        raised = {(a.type, a.device_id) for a in unresolved}
+        doors: dict[str, DoorState] = {}
+        devices: dict[str, health.DeviceHealth] = {}
         for dev_id, d in self.devices.items():
             if d.door_open is not None:
-                self.watch.doors[dev_id] = DoorState(
+                doors[dev_id] = DoorState(
                     d.door_open, d.door_changed_at, (AlertType.DOOR_LEFT_OPEN, dev_id) in raised
                 )
             link = (
@@ -138,7 +139,7 @@ class Pipeline:
                 if d.online is None
                 else (health.Link.ONLINE if d.online else health.Link.OFFLINE)
             )
-            self.watch.health[dev_id] = health.DeviceHealth(
+            devices[dev_id] = health.DeviceHealth(
                 watched_since=now,
                 last_seen=d.last_seen,
                 link=link,
@@ -149,26 +150,37 @@ class Pipeline:
                 tamper_raised=(AlertType.TAMPER, dev_id) in raised,
             )
         # Readings of the last two days tell which windows are already satisfied.
+        residents: dict[readings.ResidentKey, readings.ReadingState] = {}
         for e in await self.store.events_since("temperature", now - timedelta(days=2)):
             binding = self.directory.device(e.device_id or "")
             if binding is None or binding.device.resident is None or "celsius" not in e.data:
                 continue
             resident = (binding.household.id, binding.device.resident)
-            self.watch.readings[resident], _ = readings.step(
-                self.watch.readings.get(resident, readings.ReadingState()),
+            residents[resident], _ = readings.step(
+                residents.get(resident, readings.ReadingState()),
                 e.data["celsius"],
                 e.ts,
                 binding,
                 self.directory,
+                now=now,
             )
-        self.watch.coverage = coverage.CoverageState(
+        gaps = coverage.CoverageState(
             tuple(
                 sorted(
                     (a.household_id, a.raised_at)
-                    for a in active
+                    for a in unresolved
                     if a.type is AlertType.NO_WATCHER_ON_DUTY
                 )
             )
+        )
+        self.watch = Watch(
+            self.directory,
+            reference=now,
+            last_tick=from_epoch(last_tick) if last_tick is not None else None,
+            doors=doors,
+            devices=devices,
+            residents=residents,
+            gaps=gaps,
         )
 
     def use_directory(self, directory: Directory) -> None:
@@ -212,9 +224,11 @@ class Pipeline:
             items = await self.store.commit(w)
         except Exception:
             # The rules' state ran ahead of the database: rebuild it from the store.
+            self.watch.discard()
             self.desk.discard()
             await self.restore()
             raise
+        self.watch.install()
         self.desk.install(w)
         self.devices.update(w.devices)
         for e in w.events:
@@ -283,7 +297,7 @@ class Pipeline:
             self._unknown(arrival, event, w)
             return
         at = event_time(event, arrival.received_at)
-        outcome = self.watch.on_event(binding, event, at)
+        outcome = self.watch.on_event(binding, event, at, self.clock.now())
         metrics.MESSAGES.labels("accepted").inc()
         w.events.append(
             EventRecord(
