@@ -223,7 +223,8 @@ class Pipeline:
         try:
             items = await self.store.commit(w)
         except Exception:
-            # The rules' state ran ahead of the database: rebuild it from the store.
+            # The rules and the desk drop what they staged, back to what is committed; the
+            # sequence memory ran ahead (remembered at once) and is rebuilt from the store.
             self.watch.discard()
             self.desk.discard()
             await self.restore()
