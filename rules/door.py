@@ -1,8 +1,14 @@
 """Door contact: breach outside authorized windows, door left open, debounce, open-only sensors.
 
-``step`` takes the door's last state, a contact report and its time, and returns the new state,
-what the report was (a change, a repeat, a bounce) and the decisions. ``tick`` notices what only
-time reveals: a door left open, an open-only sensor whose hold ran out.
+``step`` takes the door's last state, a contact report, its time and the current time, and
+returns the new state, what the report was (a change, a repeat, a bounce) and the decisions.
+``tick`` notices what only time reveals: a bounce whose debounce interval ended with the door
+moved, a door left open, an open-only sensor whose hold ran out.
+
+Two times: ``at`` (when the door moved) decides whether an opening fell in the isolation period or
+a visit window; ``now`` (the gateway's time) decides who is told: the watcher on duty when the
+alert is raised, not the one of the shift in which a late (queued, or mis-clocked) report was
+made.
 """
 
 from __future__ import annotations
@@ -33,16 +39,30 @@ class DoorVerdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DoorState:
-    """A door as the gateway last knew it. ``open`` is None before the first report."""
+    """A door as the gateway last knew it. ``open`` is None before the first report.
+
+    ``open`` follows every report, bounces included; ``changed_at`` is when the door last changed
+    as judged (a change the rules decided on). ``debounce_from`` starts a debounce interval: the
+    time of the last judged change, None when none runs (after the first report, or a state
+    rebuilt from the store). ``moved_at`` is set while bounces left the door other than last
+    judged: when it last moved. That move is judged once the interval ends, so a bounce can
+    delay a breach by the interval but never swallow it.
+    """
 
     open: bool | None = None
     changed_at: datetime | None = None
     left_open_raised: bool = False
+    moved_at: datetime | None = None
+    debounce_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DoorStep:
-    """What ``step`` returns."""
+    """What ``step`` returns.
+
+    ``report`` is what this contact report was; ``verdict`` is that of the opening this step
+    judged: the report's own, or that of a bounced opening whose interval the report ended.
+    """
 
     state: DoorState
     report: DoorReport
@@ -61,16 +81,93 @@ def opening_verdict(binding: Binding, at: datetime) -> DoorVerdict:
 
 
 def step(
-    state: DoorState, is_open: bool, at: datetime, binding: Binding, directory: Directory
+    state: DoorState,
+    is_open: bool,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    *,
+    now: datetime,
 ) -> DoorStep:
-    """Apply one contact report (``is_open``) made at ``at``."""
-    if state.open is is_open:
-        return DoorStep(state, DoorReport.REPEAT, None, ())
+    """Apply one contact report (``is_open``).
+
+    Args:
+        state: The door's state.
+        is_open: The contact as reported.
+        at: When the report was made: decides the isolation period and the visit windows.
+        binding: The door sensor and its household.
+        directory: The site.
+        now: The gateway's time: an alert goes to whoever is on duty now.
+
+    Returns:
+        The new state, what the report was and the decisions.
+    """
     debounce = timedelta(seconds=directory.policy.door_debounce_s)
-    if state.changed_at is not None and abs(at - state.changed_at) < debounce:
-        # Contact bounce: follow the state, but it is not a new door event.
-        return DoorStep(replace(state, open=is_open), DoorReport.BOUNCE, None, ())
-    new = DoorState(open=is_open, changed_at=at, left_open_raised=False)
+    settled: DoorStep | None = None
+    if _due(state, at, debounce):
+        settled = _settle(state, binding, directory, now)
+        state = settled.state
+    if state.open is is_open:
+        this = DoorStep(state, DoorReport.REPEAT, None, ())
+    elif state.debounce_from is not None and abs(at - state.debounce_from) < debounce:
+        # Contact bounce: follow the state, but it is not a new door event (yet).
+        moved_at = at if state.moved_at is None else None
+        bounced = replace(state, open=is_open, moved_at=moved_at)
+        this = DoorStep(bounced, DoorReport.BOUNCE, None, ())
+    else:
+        this = _change(state, is_open, at, binding, directory, now)
+    if settled is None:
+        return this
+    return DoorStep(
+        this.state,
+        this.report,
+        this.verdict or settled.verdict,
+        settled.decisions + this.decisions,
+    )
+
+
+def tick(
+    state: DoorState, now: datetime, binding: Binding, directory: Directory
+) -> tuple[DoorState, tuple[Decision, ...]]:
+    """Time-driven checks for one door: a bounce's interval ended, open-only hold, left open."""
+    debounce = timedelta(seconds=directory.policy.door_debounce_s)
+    if state.moved_at is not None:
+        if not _due(state, now, debounce):
+            return state, ()  # still bouncing: nothing is judged before the interval ends
+        settled = _settle(state, binding, directory, now)
+        state, more = _open_checks(settled.state, now, binding, directory)
+        return state, settled.decisions + more
+    return _open_checks(state, now, binding, directory)
+
+
+def _due(state: DoorState, t: datetime, debounce: timedelta) -> bool:
+    """Whether a bounced move waits for judgement and its debounce interval ended by ``t``."""
+    return (
+        state.moved_at is not None
+        and state.debounce_from is not None
+        and t - state.debounce_from >= debounce
+    )
+
+
+def _settle(state: DoorState, binding: Binding, directory: Directory, now: datetime) -> DoorStep:
+    """Judge the move that bounces left standing, as a change made when it moved."""
+    assert state.open is not None and state.moved_at is not None  # _due saw to both
+    judged = replace(state, open=not state.open, moved_at=None)
+    return _change(judged, state.open, state.moved_at, binding, directory, now)
+
+
+def _change(
+    state: DoorState,
+    is_open: bool,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    now: datetime,
+) -> DoorStep:
+    """The door opened or closed at ``at``: a new state, and the decisions it takes."""
+    # The first report only tells the state: bounces are measured from a change seen whole.
+    since = at if state.open is not None else None
+    new = DoorState(open=is_open, changed_at=at, debounce_from=since)
     hh, dev = binding.household, binding.device
     if not is_open:
         decisions: tuple[Decision, ...] = ()
@@ -87,15 +184,15 @@ def step(
         dev.id,
         at,
         f"门磁: {hh.address} {local:%H:%M} 开门，非授权时段",
-        directory.recipients(AlertType.DOOR_BREACH, hh, at),
+        directory.recipients(AlertType.DOOR_BREACH, hh, now),
     )
     return DoorStep(new, DoorReport.CHANGE, verdict, (raise_,))
 
 
-def tick(
+def _open_checks(
     state: DoorState, now: datetime, binding: Binding, directory: Directory
 ) -> tuple[DoorState, tuple[Decision, ...]]:
-    """Time-driven checks for one door: open-only hold, left open."""
+    """Open-only hold and left open, for a door whose state is judged."""
     if not state.open or state.changed_at is None:
         return state, ()
     hh, dev = binding.household, binding.device

@@ -1,19 +1,26 @@
 """The watch: per-device and per-resident rule state, and the dispatch of events and ticks.
 
-Pure: the caller gives each event with its time and calls ``tick`` with the time; the watch
-answers with decisions. Its state is a projection the gateway rebuilds from the store at start.
+Pure: the caller gives each event with its time and the current time, and calls ``tick`` with
+the time; the watch answers with decisions. Its state is a projection the gateway rebuilds from
+the store at start, and changes only when the caller installs what a committed batch staged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from devices.events import DoorEvent, Event, StatusEvent, TemperatureEvent
 from rules import coverage, door, health, readings
 from rules.alerts import Decision
+from rules.coverage import CoverageState
 from rules.directory import Binding, Directory
+from rules.door import DoorState
+from rules.health import DeviceHealth
+from rules.readings import ReadingState, ResidentKey
 from rules.site import DeviceKind
+from rules.staged import Staged
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,47 +31,115 @@ class Outcome:
     decisions: tuple[Decision, ...]
 
 
-@dataclass
 class Watch:
-    """Rule state for a site's devices and residents.
+    """Rule state for a site's devices and residents, staged until the caller commits.
 
     ``reference`` is when the gateway began watching (start, or a site reload): a device never
     heard from is silent since then. ``last_tick`` is persisted so that a restart neither
     forgets a reading window that ended while it was down nor reports old ones.
+
+    ``on_event`` and ``tick`` write their new states into a staged layer that every read sees
+    (several events of one device in a batch follow each other). The caller records the decisions
+    in one transaction, then calls ``install`` once it committed, or ``discard`` if it failed: the
+    state is then exactly as last committed, and deciding the same events again decides the same.
+    Staging an event costs O(its changes), never a copy of every device's state.
     """
 
-    directory: Directory
-    reference: datetime
-    last_tick: datetime | None = None
-    last_tick_before: datetime | None = None  # the tick before the latest, for "since last"
-    doors: dict[str, door.DoorState] = field(default_factory=dict)
-    health: dict[str, health.DeviceHealth] = field(default_factory=dict)
-    readings: dict[readings.ResidentKey, readings.ReadingState] = field(default_factory=dict)
-    coverage: coverage.CoverageState = field(default_factory=coverage.CoverageState)
+    def __init__(
+        self,
+        directory: Directory,
+        reference: datetime,
+        *,
+        last_tick: datetime | None = None,
+        doors: Mapping[str, DoorState] | None = None,
+        devices: Mapping[str, DeviceHealth] | None = None,
+        residents: Mapping[ResidentKey, ReadingState] | None = None,
+        gaps: CoverageState | None = None,
+    ) -> None:
+        """Start from committed state (empty, or as rebuilt from the store)."""
+        self.directory = directory
+        self.reference = reference
+        self.doors: Staged[str, DoorState] = Staged(doors)
+        self.health: Staged[str, DeviceHealth] = Staged(devices)
+        self.readings: Staged[ResidentKey, ReadingState] = Staged(residents)
+        self._coverage = gaps or CoverageState()
+        self._ticks: tuple[datetime | None, datetime | None] = (None, last_tick)
+        self._staged_coverage: CoverageState | None = None
+        self._staged_ticks: tuple[datetime | None, datetime | None] | None = None
+
+    @property
+    def coverage(self) -> CoverageState:
+        """Households with a raised roster gap (staged, else committed)."""
+        staged = self._staged_coverage
+        return staged if staged is not None else self._coverage
+
+    @property
+    def last_tick(self) -> datetime | None:
+        """The time of the latest tick (staged, else committed)."""
+        return (self._staged_ticks or self._ticks)[1]
+
+    @property
+    def last_tick_before(self) -> datetime | None:
+        """The tick before the latest, for "since the last tick" (staged, else committed)."""
+        return (self._staged_ticks or self._ticks)[0]
+
+    def install(self) -> None:
+        """The transaction recording the staged decisions committed: make their state current."""
+        self.doors.install()
+        self.health.install()
+        self.readings.install()
+        if self._staged_coverage is not None:
+            self._coverage = self._staged_coverage
+        if self._staged_ticks is not None:
+            self._ticks = self._staged_ticks
+        self._staged_coverage = self._staged_ticks = None
+
+    def discard(self) -> None:
+        """The transaction failed: drop the staged state, back to exactly the committed one."""
+        self.doors.discard()
+        self.health.discard()
+        self.readings.discard()
+        self._staged_coverage = self._staged_ticks = None
 
     def reindex(self, directory: Directory, now: datetime) -> None:
         """A new site revision: keep the state of devices still bound, drop the rest."""
         self.directory = directory
         self.reference = now
-        self.doors = {k: v for k, v in self.doors.items() if directory.device(k) is not None}
+        self.doors.retain(lambda k: directory.device(k) is not None)
 
-    def on_event(self, binding: Binding, event: Event, at: datetime) -> Outcome:
-        """Apply one event of a bound device, made at ``at``."""
+    def on_event(self, binding: Binding, event: Event, at: datetime, now: datetime) -> Outcome:
+        """Apply one event of a bound device, staged.
+
+        Args:
+            binding: The device and its household.
+            event: What it said.
+            at: When it happened (the device's time when trusted): decides whether it fell in
+                the isolation period or a visit window.
+            now: The gateway's time: whom to tell (the watcher on duty now, not at ``at``).
+
+        Returns:
+            The note for the event log and the decisions.
+        """
         dev = binding.device
         decisions: list[Decision] = []
-        hs = self.health.get(dev.id) or health.DeviceHealth(watched_since=self.reference)
+        hs = self.health.get(dev.id) or DeviceHealth(watched_since=self.reference)
         hs = health.on_message(hs, at, event.online if isinstance(event, StatusEvent) else None)
         if event.battery is not None:
-            hs, more = health.on_battery(hs, event.battery, at, binding, self.directory)
+            hs, more = health.on_battery(hs, event.battery, at, binding, self.directory, now=now)
             decisions.extend(more)
         if event.tamper is not None:
-            hs, more = health.on_tamper(hs, event.tamper, at, binding, self.directory)
+            hs, more = health.on_tamper(hs, event.tamper, at, binding, self.directory, now=now)
             decisions.extend(more)
         self.health[dev.id] = hs
         note: str | None = None
         if isinstance(event, DoorEvent) and dev.kind is DeviceKind.DOOR:
             result = door.step(
-                self.doors.get(dev.id, door.DoorState()), event.open, at, binding, self.directory
+                self.doors.get(dev.id, DoorState()),
+                event.open,
+                at,
+                binding,
+                self.directory,
+                now=now,
             )
             self.doors[dev.id] = result.state
             note = result.report.value
@@ -74,30 +149,35 @@ class Watch:
         elif isinstance(event, TemperatureEvent) and dev.resident is not None:
             key = (binding.household.id, dev.resident)
             state, more = readings.step(
-                self.readings.get(key, readings.ReadingState()),
+                self.readings.get(key, ReadingState()),
                 event.celsius,
                 at,
                 binding,
                 self.directory,
+                now=now,
             )
             self.readings[key] = state
             decisions.extend(more)
         return Outcome(note, tuple(decisions))
 
     def tick(self, now: datetime) -> list[Decision]:
-        """Time-driven checks: doors left open, silent devices, missed readings, roster gaps."""
+        """Time-driven checks, staged: doors left open, silent devices, missed readings, gaps."""
         d = self.directory
         out: list[Decision] = []
         for dev_id, state in list(self.doors.items()):
             binding = d.device(dev_id)
             if binding is not None:
-                self.doors[dev_id], more = door.tick(state, now, binding, d)
+                new, more = door.tick(state, now, binding, d)
+                if new is not state:
+                    self.doors[dev_id] = new
                 out.extend(more)
-        self.health, more = health.tick(self.health, now, d, self.reference)
+        devices, more = health.tick(self.health, now, d, self.reference)
+        self.health.replace_all(devices)
         out.extend(more)
-        self.readings, more = readings.tick(self.readings, now, d, self.last_tick)
+        residents, more = readings.tick(self.readings, now, d, self.last_tick)
+        self.readings.replace_all(residents)
         out.extend(more)
-        self.coverage, more = coverage.coverage_tick(self.coverage, now, d)
+        self._staged_coverage, more = coverage.coverage_tick(self.coverage, now, d)
         out.extend(more)
-        self.last_tick_before, self.last_tick = self.last_tick, now
+        self._staged_ticks = (self.last_tick, now)
         return out

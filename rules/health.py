@@ -144,16 +144,23 @@ def tick(
 
 
 def on_battery(
-    state: DeviceHealth, battery: int, at: datetime, binding: Binding, directory: Directory
+    state: DeviceHealth,
+    battery: int,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    *,
+    now: datetime,
 ) -> tuple[DeviceHealth, tuple[Decision, ...]]:
     """Apply a battery level (percent) reported at ``at``.
 
     Args:
         state: The device's state.
         battery: Percent, 0-100.
-        at: When it was reported.
+        at: When it was reported: decides whether it fell in the isolation period.
         binding: The device and its household.
         directory: The site.
+        now: The gateway's time: an alert goes to whoever is on duty now.
 
     Returns:
         The new state and a ``low_battery`` Raise or Clear, if any.
@@ -168,7 +175,7 @@ def on_battery(
             dev.id,
             at,
             f"电量低: {hh.address} {KIND_NAMES[dev.kind]} {dev.id} 剩余 {battery}%",
-            directory.recipients(AlertType.LOW_BATTERY, hh, at),
+            directory.recipients(AlertType.LOW_BATTERY, hh, now),
         )
         return replace(st, low_battery_raised=True), (raise_,)
     if state.low_battery_raised and battery > threshold + BATTERY_HYSTERESIS:
@@ -178,16 +185,23 @@ def on_battery(
 
 
 def on_tamper(
-    state: DeviceHealth, tamper: bool, at: datetime, binding: Binding, directory: Directory
+    state: DeviceHealth,
+    tamper: bool,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    *,
+    now: datetime,
 ) -> tuple[DeviceHealth, tuple[Decision, ...]]:
     """Apply a tamper flag reported at ``at``; never clears (see the module docstring).
 
     Args:
         state: The device's state.
         tamper: The flag as the device reported it.
-        at: When it was reported.
+        at: When it was reported: decides whether it fell in the isolation period.
         binding: The device and its household.
         directory: The site.
+        now: The gateway's time: an alert goes to whoever is on duty now.
 
     Returns:
         The new state and a ``tamper`` Raise when the flag is newly True during isolation.
@@ -206,7 +220,7 @@ def on_tamper(
         dev.id,
         at,
         f"防拆: {hh.address} {KIND_NAMES[dev.kind]} {dev.id} {local:%H:%M} 被拆动",
-        directory.recipients(AlertType.TAMPER, hh, at),
+        directory.recipients(AlertType.TAMPER, hh, now),
     )
     return replace(st, tamper_raised=True), (raise_,)
 

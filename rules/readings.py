@@ -165,7 +165,13 @@ def window_label(span: DailySpan) -> str:
 
 
 def step(
-    state: ReadingState, celsius: float, at: datetime, binding: Binding, directory: Directory
+    state: ReadingState,
+    celsius: float,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    *,
+    now: datetime,
 ) -> tuple[ReadingState, tuple[Decision, ...]]:
     """Apply one temperature reading taken at ``at`` by a bound thermometer.
 
@@ -175,6 +181,7 @@ def step(
         at: When it was taken (the device's time when it gave one).
         binding: The thermometer and its household.
         directory: The site.
+        now: The gateway's time: a fever goes to whoever is on duty now.
 
     Returns:
         The new state and the decisions: ``fever`` at or above ``policy.fever_celsius``, and a
@@ -232,7 +239,7 @@ def step(
         if high:
             line = f"{policy.high_fever_celsius:g}°C"
             message += f" 今日第{_nth(nth)}次超过{line}" if nth > 1 else f" 超过{line}"
-        recipients = directory.recipients(AlertType.FEVER, hh, at)
+        recipients = directory.recipients(AlertType.FEVER, hh, now)
         decisions.append(Raise(AlertType.FEVER, hh.id, dev.id, at, message, recipients))
     return new, tuple(decisions)
 
@@ -275,7 +282,7 @@ def tick(
             if window in st.satisfied or window in st.missed:
                 continue
             states[ref.key] = replace(st, missed=st.missed | {window})
-            decisions.append(_missed(ref, window, directory))
+            decisions.append(_missed(ref, window, directory, now))
     # Forget old windows only when one ended, so a tick every few seconds copies nothing.
     states = {
         k: replace(s, satisfied=_recent(s.satisfied, now), missed=_recent(s.missed, now))
@@ -284,7 +291,7 @@ def tick(
     return states, tuple(decisions)
 
 
-def _missed(ref: ResidentRef, window: Window, directory: Directory) -> Raise:
+def _missed(ref: ResidentRef, window: Window, directory: Directory, now: datetime) -> Raise:
     span = DailySpan.parse(window.span)
     hh = ref.household
     return Raise(
@@ -293,7 +300,9 @@ def _missed(ref: ResidentRef, window: Window, directory: Directory) -> Raise:
         ref.thermometer,
         window.end,
         f"漏测: {hh.address} {ref.name} {window_label(span)}未测体温",
-        directory.recipients(AlertType.MISSED_READING, hh, window.end),
+        # Told to whoever is on duty when it is raised: after an outage the window may have
+        # ended in a shift that is over.
+        directory.recipients(AlertType.MISSED_READING, hh, now),
     )
 
 

@@ -42,13 +42,21 @@ class AlertDesk:
         self.lock = asyncio.Lock()
         self._link = link or (lambda path: path)
         self._active: dict[tuple[str, str, str], Alert] = {}
+        # The latest acknowledged, unresolved alert per key: a repeat makes a new alert, but the
+        # condition's end (the door closed) still resolves it.
+        self._acked: dict[tuple[str, str, str], Alert] = {}
         self._staged: dict[str, Alert] = {}
 
     # --- lifetime -----------------------------------------------------------------------------
 
     def restore(self, alerts: list[Alert]) -> None:
-        """Load the active alerts from the store."""
+        """Load the unresolved alerts from the store (active ones and acknowledged ones)."""
         self._active = {a.key: a for a in alerts if a.status.is_active}
+        self._acked = {}
+        for a in sorted(alerts, key=lambda a: a.raised_at):
+            if a.status is AlertStatus.ACKNOWLEDGED:
+                self._acked[a.key] = a
+        self._staged.clear()
 
     def active(self) -> list[Alert]:
         """Active alerts, as committed."""
@@ -61,6 +69,10 @@ class AlertDesk:
                 self._active[alert.key] = alert
             elif self._active.get(alert.key, alert).id == alert.id:
                 self._active.pop(alert.key, None)
+            if alert.status is AlertStatus.ACKNOWLEDGED:
+                self._acked[alert.key] = alert
+            elif self._acked.get(alert.key, alert).id == alert.id:
+                self._acked.pop(alert.key, None)
             self.bus.publish(
                 {"kind": "alert", "household": alert.household_id, "alert": self.payload(alert)}
             )
@@ -76,6 +88,16 @@ class AlertDesk:
                 return alert
         staged_gone = any(a.key == key for a in self._staged.values())
         return None if staged_gone else self._active.get(key)
+
+    def _acknowledged(self, key: tuple[str, str, str]) -> Alert | None:
+        """The latest acknowledged, unresolved alert of a key (staged or committed)."""
+        found = self._acked.get(key)
+        for alert in self._staged.values():
+            if alert.key == key and alert.status is AlertStatus.ACKNOWLEDGED:
+                found = alert
+        if found is not None:
+            found = self._staged.get(found.id, found)
+        return found if found is not None and found.status is AlertStatus.ACKNOWLEDGED else None
 
     def _stage(self, w: Writes, alert: Alert) -> None:
         self._staged[alert.id] = alert
@@ -126,7 +148,9 @@ class AlertDesk:
         return alert
 
     def _clear(self, d: Clear, now: datetime, w: Writes) -> Alert | None:
-        current = self._current(d.key)
+        # An acknowledged alert is still unresolved: the end of its condition resolves it too.
+        # (Only clears look at it; a new Raise after an acknowledgement is a new alert.)
+        current = self._current(d.key) or self._acknowledged(d.key)
         if current is None:
             return None
         return self._resolve(current, "system", d.reason, now, w)

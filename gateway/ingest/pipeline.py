@@ -113,10 +113,14 @@ class Pipeline:
         self.behind_limit = MAX_CLOCK_BEHIND
 
     async def restore(self) -> None:
-        """Rebuild the in-memory projection from the store."""
+        """Rebuild the in-memory projection from the store.
+
+        The rules' flags come from every unresolved alert, acknowledged ones included: an alert
+        somebody acknowledged is still raised, and a restart must not raise it again.
+        """
         now = self.clock.now()
-        active = await self.store.active_alerts()
-        self.desk.restore(active)
+        unresolved = await self.store.unresolved_alerts()
+        self.desk.restore(unresolved)
         self.devices = {d.device_id: d for d in await self.store.device_statuses()}
         self.seqs = SeqMemory()
         for key, seq in reversed(await self.store.recent_seqs()):
@@ -128,15 +132,12 @@ class Pipeline:
             # Events queued at the broker while the gateway was down are as old as the outage.
             down_for = now - from_epoch(last_tick) + timedelta(hours=1)
             self.behind_limit = max(MAX_CLOCK_BEHIND, down_for)
-        self.watch = Watch(
-            self.directory,
-            reference=now,
-            last_tick=from_epoch(last_tick) if last_tick is not None else None,
-        )
-        raised = {(a.type, a.device_id) for a in active}
+        raised = {(a.type, a.device_id) for a in unresolved}
+        doors: dict[str, DoorState] = {}
+        devices: dict[str, health.DeviceHealth] = {}
         for dev_id, d in self.devices.items():
             if d.door_open is not None:
-                self.watch.doors[dev_id] = DoorState(
+                doors[dev_id] = DoorState(
                     d.door_open, d.door_changed_at, (AlertType.DOOR_LEFT_OPEN, dev_id) in raised
                 )
             link = (
@@ -144,7 +145,7 @@ class Pipeline:
                 if d.online is None
                 else (health.Link.ONLINE if d.online else health.Link.OFFLINE)
             )
-            self.watch.health[dev_id] = health.DeviceHealth(
+            devices[dev_id] = health.DeviceHealth(
                 watched_since=now,
                 last_seen=d.last_seen,
                 link=link,
@@ -155,26 +156,37 @@ class Pipeline:
                 tamper_raised=(AlertType.TAMPER, dev_id) in raised,
             )
         # Readings of the last two days tell which windows are already satisfied.
+        residents: dict[readings.ResidentKey, readings.ReadingState] = {}
         for e in await self.store.events_since("temperature", now - timedelta(days=2)):
             binding = self.directory.device(e.device_id or "")
             if binding is None or binding.device.resident is None or "celsius" not in e.data:
                 continue
             resident = (binding.household.id, binding.device.resident)
-            self.watch.readings[resident], _ = readings.step(
-                self.watch.readings.get(resident, readings.ReadingState()),
+            residents[resident], _ = readings.step(
+                residents.get(resident, readings.ReadingState()),
                 e.data["celsius"],
                 e.ts,
                 binding,
                 self.directory,
+                now=now,
             )
-        self.watch.coverage = coverage.CoverageState(
+        gaps = coverage.CoverageState(
             tuple(
                 sorted(
                     (a.household_id, a.raised_at)
-                    for a in active
+                    for a in unresolved
                     if a.type is AlertType.NO_WATCHER_ON_DUTY
                 )
             )
+        )
+        self.watch = Watch(
+            self.directory,
+            reference=now,
+            last_tick=from_epoch(last_tick) if last_tick is not None else None,
+            doors=doors,
+            devices=devices,
+            residents=residents,
+            gaps=gaps,
         )
 
     def _bound_key(self, device_key: str) -> bool:
@@ -331,7 +343,8 @@ class Pipeline:
             if prev is not None and prev.online is False:
                 self.seqs.forget(key)  # back from offline: it may count from zero again
         at, flag = event_time(event, arrival.received_at, binding, self.behind_limit)
-        outcome = self.watch.on_event(binding, event, at)
+        now = self.clock.now()
+        outcome = self.watch.on_event(binding, event, at, now)
         w.events.append(
             EventRecord(
                 received_at=arrival.received_at,
@@ -351,7 +364,6 @@ class Pipeline:
             )
         )
         self._track(binding, event, at, touched)
-        now = self.clock.now()
         for decision in outcome.decisions:
             self.desk.apply(decision, now, w)
         return True

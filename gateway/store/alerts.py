@@ -15,6 +15,7 @@ from gateway.store.records import (
     Alert,
     HistoryEntry,
 )
+from rules.alerts import AlertStatus
 
 
 class AlertsOps(StoreBase):
@@ -23,6 +24,16 @@ class AlertsOps(StoreBase):
     async def active_alerts(self) -> list[Alert]:
         """Every open or escalated alert."""
         q = sa.select(t.alerts).where(t.alerts.c.active_key.is_not(None))
+        async with self.engine.connect() as conn:
+            return [rows.alert_from(r) for r in (await conn.execute(q)).mappings()]
+
+    async def unresolved_alerts(self) -> list[Alert]:
+        """Every alert not yet resolved: open, escalated or acknowledged.
+
+        What the rules raised and nobody closed: a restart must not raise them again.
+        """
+        unresolved = [s.value for s in AlertStatus if s is not AlertStatus.RESOLVED]
+        q = sa.select(t.alerts).where(t.alerts.c.status.in_(unresolved))
         async with self.engine.connect() as conn:
             return [rows.alert_from(r) for r in (await conn.execute(q)).mappings()]
 

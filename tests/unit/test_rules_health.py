@@ -209,11 +209,18 @@ def test_low_battery_raises_once_and_clears_above_the_hysteresis() -> None:
     s = DeviceHealth(watched_since=START)
     out = []
     for pct, minute in ((40, 0), (15, 1), (14, 2), (19, 3), (20, 4), (21, 5), (15, 6)):
-        s, decisions = health.on_battery(s, pct, t(f"2026-11-23T10:0{minute}"), b, d)
+        s, decisions = health.on_battery(
+            s, pct, t(f"2026-11-23T10:0{minute}"), b, d, now=t(f"2026-11-23T10:0{minute}")
+        )
         out.append([(type(x).__name__, x.at.minute) for x in decisions])
     assert out == [[], [("Raise", 1)], [], [], [], [("Clear", 5)], [("Raise", 6)]]
     _, (first,) = health.on_battery(
-        DeviceHealth(watched_since=START), 15, t("2026-11-23T10:01"), b, d
+        DeviceHealth(watched_since=START),
+        15,
+        t("2026-11-23T10:01"),
+        b,
+        d,
+        now=t("2026-11-23T10:01"),
     )
     assert first == Raise(
         AlertType.LOW_BATTERY,
@@ -230,7 +237,7 @@ def test_tamper_alerts_officer_watcher_and_technician_and_never_clears_itself() 
     d = site()
     b = binding(d, "door-h1")
     s = DeviceHealth(watched_since=START)
-    s, first = health.on_tamper(s, True, t("2026-11-23T03:12"), b, d)
+    s, first = health.on_tamper(s, True, t("2026-11-23T03:12"), b, d, now=t("2026-11-23T03:12"))
     assert first == (
         Raise(
             AlertType.TAMPER,
@@ -241,9 +248,9 @@ def test_tamper_alerts_officer_watcher_and_technician_and_never_clears_itself() 
             ("p1", "w1", "t1"),
         ),
     )
-    s, repeat = health.on_tamper(s, True, t("2026-11-23T03:13"), b, d)
-    s, restored = health.on_tamper(s, False, t("2026-11-23T03:20"), b, d)
-    s, again = health.on_tamper(s, True, t("2026-11-23T04:00"), b, d)
+    s, repeat = health.on_tamper(s, True, t("2026-11-23T03:13"), b, d, now=t("2026-11-23T03:13"))
+    s, restored = health.on_tamper(s, False, t("2026-11-23T03:20"), b, d, now=t("2026-11-23T03:20"))
+    s, again = health.on_tamper(s, True, t("2026-11-23T04:00"), b, d, now=t("2026-11-23T04:00"))
     assert repeat == ()
     assert restored == ()
     assert [x.type for x in again] == [AlertType.TAMPER]
@@ -254,7 +261,7 @@ def test_tamper_during_installation_is_no_alarm_but_raises_once_isolation_starts
     d = site()
     b = binding(d, "door-h1")
     s = DeviceHealth(watched_since=START)
-    s, before = health.on_tamper(s, True, t("2026-11-19T15:00"), b, d)
-    s, inside = health.on_tamper(s, True, t("2026-11-20T00:05"), b, d)
+    s, before = health.on_tamper(s, True, t("2026-11-19T15:00"), b, d, now=t("2026-11-19T15:00"))
+    s, inside = health.on_tamper(s, True, t("2026-11-20T00:05"), b, d, now=t("2026-11-20T00:05"))
     assert before == ()
     assert [x.type for x in inside] == [AlertType.TAMPER]

@@ -78,7 +78,7 @@ def thermometer(d: Directory) -> Binding:
 def read(
     d: Directory, state: ReadingState, celsius: float, at: str
 ) -> tuple[ReadingState, tuple[Raise | Clear, ...]]:
-    return readings.step(state, celsius, t(at), thermometer(d), d)
+    return readings.step(state, celsius, t(at), thermometer(d), d, now=t(at))
 
 
 def test_fever_reaches_the_doctor_and_the_on_duty_watcher() -> None:
