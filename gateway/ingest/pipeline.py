@@ -18,7 +18,6 @@ from devices.events import (
     Decoded,
     DoorEvent,
     Event,
-    FrameEvent,
     Ignored,
     Protocol,
     Rejected,
@@ -29,8 +28,10 @@ from devices.router import Router
 from gateway import metrics
 from gateway.alerting import handover
 from gateway.alerting.desk import AlertDesk
+from gateway.bus import EventStored
 from gateway.clock import Clock, epoch, from_epoch
 from gateway.store import Store
+from gateway.store.event_data import TemperatureData, event_data
 from gateway.store.records import (
     DeviceStatus,
     EventRecord,
@@ -151,12 +152,14 @@ class Pipeline:
         # Readings of the last two days tell which windows are already satisfied.
         for e in await self.store.events_since("temperature", now - timedelta(days=2)):
             binding = self.directory.device(e.device_id or "")
-            if binding is None or binding.device.resident is None or "celsius" not in e.data:
+            if binding is None or binding.device.resident is None:
+                continue
+            if not isinstance(e.data, TemperatureData):
                 continue
             resident = (binding.household.id, binding.device.resident)
             self.watch.readings[resident], _ = readings.step(
                 self.watch.readings.get(resident, readings.ReadingState()),
-                e.data["celsius"],
+                e.data.celsius,
                 e.ts,
                 binding,
                 self.directory,
@@ -219,15 +222,14 @@ class Pipeline:
         self.devices.update(w.devices)
         for e in w.events:
             self.desk.bus.publish(
-                {
-                    "kind": "event",
-                    "household": e.household_id,
-                    "device": e.device_id,
-                    "event": e.kind,
-                    "report": e.report,
-                    "data": e.data,
-                    "ts": e.ts.astimezone(self.directory.tz).isoformat(timespec="milliseconds"),
-                }
+                EventStored(
+                    e.household_id,
+                    e.device_id,
+                    e.kind,
+                    e.report,
+                    e.data,
+                    e.ts.astimezone(self.directory.tz),
+                )
             )
         return items
 
@@ -297,7 +299,7 @@ class Pipeline:
                 kind=event.kind.value,
                 seq=event.seq,
                 report=outcome.report,
-                data=_event_data(event),
+                data=event_data(event),
                 digest=dig,
             )
         )
@@ -370,19 +372,6 @@ def event_time(event: Event, received_at: datetime) -> datetime:
     if event.ts is None or event.ts > received_at + MAX_CLOCK_AHEAD:
         return received_at
     return event.ts
-
-
-def _event_data(event: Event) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in ("open", "celsius", "body_site", "online", "battery", "tamper"):
-        value = getattr(event, name, None)
-        if value is not None:
-            data[name] = value
-    if isinstance(event, FrameEvent):
-        data["bytes"] = len(event.jpeg)
-    if event.ts is not None:
-        data["device_ts"] = event.ts.isoformat()
-    return data
 
 
 __all__ = ["Arrival", "Pipeline", "SeenSeqs", "digest", "excerpt"]
