@@ -4,41 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
 
-from api.auth import User, current_user
-from gateway.alerting.desk import AlertDesk, AlertError
-from gateway.alerting.operations import AlertOps
-from gateway.health import Health
-from gateway.store import Store
-from gateway.store.records import Alert
+from api import alerts, households
+from api.auth import User
+from api.context import ApiContext
+from api.models import HealthOut, PartOut
 
+PING_WITHIN_S = 2.0
+"""How long ``/healthz`` waits for the database to answer a ping."""
 
-@dataclass
-class ApiContext:
-    """What the API needs from the running gateway."""
-
-    store: Store
-    desk: AlertDesk
-    ops: AlertOps
-    broker_up: Callable[[], bool]
-    health: Health
-
-
-class Note(BaseModel):
-    """Body of ack/resolve."""
-
-    note: str | None = Field(None, max_length=2000)
-
-
-Authed = Annotated[User, Depends(current_user)]
+__all__ = ["ApiContext", "create_app"]
 
 
 async def _until_closed(ws: WebSocket) -> None:
@@ -48,185 +27,58 @@ async def _until_closed(ws: WebSocket) -> None:
             pass
 
 
+async def _check_database(ctx: ApiContext, pending: set[asyncio.Task[bool]]) -> None:
+    """Ping the database, in bounded time, into the ``check:database`` part."""
+    ping = asyncio.ensure_future(ctx.store.ping())
+    done, _ = await asyncio.wait({ping}, timeout=PING_WITHIN_S)
+    if not done:
+        # Not cancelled: a cancelled query unwinds only when the database answers anyway.
+        pending.add(ping)
+        ping.add_done_callback(pending.discard)
+        ctx.health.down("check:database", f"no answer to a ping within {PING_WITHIN_S:g} s")
+    elif ping.result():
+        ctx.health.up("check:database")
+    else:
+        ctx.health.down("check:database", "a ping failed")
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     """Build the API around a running gateway's store and alert desk."""
     app = FastAPI(title="isogate", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.ctx = ctx
+    app.include_router(alerts.router)
+    app.include_router(households.router)
+    ctx.health.probe(
+        "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"
+    )
+    pings: set[asyncio.Task[bool]] = set()
 
-    def alert_json(alert: Alert) -> dict[str, Any]:
-        return ctx.desk.payload(alert) | {
-            "acked_by": alert.acked_by,
-            "resolved_by": alert.resolved_by,
-            "note": alert.note,
-        }
-
-    def visible(user: User, household_id: str) -> None:
-        if household_id not in ctx.desk.directory.households:
-            raise HTTPException(404, f"no household {household_id}")
-        if not user.may_see(household_id, ctx.desk.directory):
-            raise HTTPException(403, f"household {household_id} is not assigned to {user.name}")
-
-    @app.get("/healthz")
-    async def healthz() -> JSONResponse:
-        broker, db = ctx.broker_up(), await ctx.store.ping()
-        body = {"broker": "up" if broker else "down", "database": "up" if db else "down"}
-        return JSONResponse(body, status_code=200 if broker and db else 503)
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/api/v1/alerts")
-    async def list_alerts(
-        user: Authed,
-        status: str | None = None,
-        household: str | None = None,
-        type: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    ) -> list[dict[str, Any]]:
-        scope = user.households(ctx.desk.directory)
-        if household is not None:
-            visible(user, household)
-            scope = {household}
-        alerts = await ctx.store.list_alerts(
-            status=status, households=scope, type=type, limit=limit
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        responses={503: {"model": HealthOut, "description": "a part is down; see its reason"}},
+    )
+    async def healthz() -> HealthOut:
+        """200 when every part is up, the database answers and the broker is connected."""
+        await _check_database(ctx, pings)
+        parts = [
+            PartOut(name=p.name, ok=p.ok, reason=p.reason, since=p.since.isoformat())
+            for p in ctx.health.parts()
+        ]
+        body = HealthOut(ok=all(p.ok for p in parts), parts=parts)
+        return JSONResponse(  # type: ignore[return-value]  # documented as HealthOut
+            body.model_dump(mode="json"), status_code=200 if body.ok else 503
         )
-        return [alert_json(a) for a in alerts]
 
-    async def _alert_for(user: User, alert_id: str) -> Alert:
-        alert = await ctx.store.get_alert(alert_id)
-        if alert is None:
-            raise HTTPException(404, f"no alert {alert_id}")
-        visible(user, alert.household_id)
-        return alert
-
-    @app.get("/api/v1/alerts/{alert_id}")
-    async def get_alert(alert_id: str, user: Authed) -> dict[str, Any]:
-        alert = await _alert_for(user, alert_id)
-        history = await ctx.store.alert_history(alert_id)
-        return alert_json(alert) | {
-            "history": [
-                {"at": h.at.isoformat(), "action": h.action, "by": h.by, "note": h.note}
-                for h in history
-            ],
-            "deliveries": await ctx.store.alert_deliveries(alert_id),
-        }
-
-    @app.post("/api/v1/alerts/{alert_id}/ack")
-    async def ack(alert_id: str, user: Authed, body: Note | None = None) -> dict[str, Any]:
-        await _alert_for(user, alert_id)
-        try:
-            return alert_json(await ctx.ops.ack(alert_id, user.name))
-        except AlertError as exc:
-            raise HTTPException(exc.code, str(exc)) from None
-
-    @app.post("/api/v1/alerts/{alert_id}/resolve")
-    async def resolve(alert_id: str, user: Authed, body: Note) -> dict[str, Any]:
-        await _alert_for(user, alert_id)
-        try:
-            return alert_json(await ctx.ops.resolve(alert_id, user.name, body.note))
-        except AlertError as exc:
-            raise HTTPException(exc.code, str(exc)) from None
-
-    @app.get("/api/v1/rejected")
-    async def rejected(
-        user: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 200
-    ) -> list[dict[str, Any]]:
-        return [
-            {
-                "received_at": r.received_at.isoformat(),
-                "source": r.source,
-                "topic": r.topic,
-                "device": r.device_key,
-                "reason": r.reason,
-                "payload": r.payload,
-            }
-            for r in await ctx.store.list_rejected(limit)
-        ]
-
-    @app.get("/api/v1/devices/unknown")
-    async def unknown(
-        user: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 200
-    ) -> list[dict[str, Any]]:
-        return [
-            r | {"first_seen": r["first_seen"].isoformat(), "last_seen": r["last_seen"].isoformat()}
-            for r in await ctx.store.list_unknown(limit)
-        ]
-
-    @app.get("/api/v1/households")
-    async def households(user: Authed) -> list[dict[str, Any]]:
-        d = ctx.desk.directory
-        scope = user.households(d)
-        return [
-            {"id": h.id, "address": h.address, "residents": [r.name for r in h.residents]}
-            for h in d.households.values()
-            if scope is None or h.id in scope
-        ]
-
-    @app.get("/api/v1/households/{household_id}")
-    async def household(household_id: str, user: Authed) -> dict[str, Any]:
-        visible(user, household_id)
-        hh = ctx.desk.directory.households[household_id]
-        states = {s.device_id: s for s in await ctx.store.device_statuses()}
-        devices = []
-        for dev in hh.devices:
-            s = states.get(dev.id)
-            devices.append(
-                {
-                    "id": dev.id,
-                    "kind": dev.kind.value,
-                    "protocol": dev.protocol.value,
-                    "address": dev.address,
-                    "last_seen": s.last_seen.isoformat() if s and s.last_seen else None,
-                    "online": s.online if s else None,
-                    "battery": s.battery if s else None,
-                    "door_open": s.door_open if s else None,
-                    "last_celsius": s.last_celsius if s else None,
-                }
-            )
-        open_alerts = [alert_json(a) for a in ctx.desk.active() if a.household_id == hh.id]
-        return hh.model_dump(mode="json", exclude={"devices"}) | {
-            "devices": devices,
-            "alerts": open_alerts,
-        }
-
-    @app.get("/api/v1/households/{household_id}/events")
-    async def events(
-        household_id: str,
-        user: Authed,
-        kind: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    ) -> list[dict[str, Any]]:
-        visible(user, household_id)
-        return [
-            {
-                "ts": e.ts.isoformat(),
-                "received_at": e.received_at.isoformat(),
-                "device": e.device_id,
-                "kind": e.kind,
-                "report": e.report,
-                "data": e.data,
-            }
-            for e in await ctx.store.household_events(household_id, kind=kind, limit=limit)
-        ]
-
-    @app.get("/api/v1/households/{household_id}/readings")
-    async def readings(
-        household_id: str, user: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 200
-    ) -> list[dict[str, Any]]:
-        visible(user, household_id)
-        rows = await ctx.store.household_events(household_id, kind="temperature", limit=limit)
-        hh = ctx.desk.directory.households[household_id]
-        resident_of = {d.id: d.resident for d in hh.devices}
-        return [
-            {
-                "ts": e.ts.isoformat(),
-                "device": e.device_id,
-                "resident": resident_of.get(e.device_id or ""),
-                "celsius": e.data.get("celsius"),
-            }
-            for e in rows
-        ]
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses={200: {"description": "Prometheus text exposition"}},
+    )
+    async def metrics() -> Response:
+        """The gateway's metrics for Prometheus."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.websocket("/api/v1/stream")
     async def stream(ws: WebSocket) -> None:
@@ -251,9 +103,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
                         getter.cancel()
                         break
                     item = getter.result()
-                    hid = item.get("household")
+                    hid = item.household
                     if hid is None or user.may_see(hid, ctx.desk.directory):
-                        await ws.send_json(item)
+                        await ws.send_json(item.to_json())
             except WebSocketDisconnect:
                 pass
             finally:

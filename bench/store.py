@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.store import Store
+from gateway.store.event_data import DoorData
 from gateway.store.records import (
     DeviceStatus,
     EventRecord,
@@ -38,7 +39,7 @@ def _event(t: datetime, seq: int) -> EventRecord:
         "door",
         seq,
         "change/breach",
-        {"open": True},
+        DoorData(open=True),
         f"{seq:032x}",
     )
 

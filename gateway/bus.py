@@ -8,19 +8,73 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from gateway.store.event_data import EventData
+from gateway.store.records import Alert
 
 QUEUE_MAX = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class AlertChanged:
+    """An alert was raised, repeated, escalated, acknowledged or resolved.
+
+    ``payload`` is the alert as SPEC §3 publishes it (the desk renders it with the site's
+    address, timezone and snapshot link), so the stream shows what the broker carries.
+    """
+
+    alert: Alert
+    payload: Mapping[str, Any]
+
+    @property
+    def household(self) -> str:
+        """Whose alert: viewers see only their households'."""
+        return self.alert.household_id
+
+    def to_json(self) -> dict[str, Any]:
+        """The stream's JSON: ``{"kind": "alert", "household", "alert"}``."""
+        return {"kind": "alert", "household": self.household, "alert": dict(self.payload)}
+
+
+@dataclass(frozen=True, slots=True)
+class EventStored:
+    """A device event was committed to the log. ``ts`` is already in the site's timezone."""
+
+    household: str | None
+    device: str | None
+    event: str
+    report: str | None
+    data: EventData
+    ts: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The stream's JSON: ``{"kind": "event", "household", "device", "event", ...}``."""
+        return {
+            "kind": "event",
+            "household": self.household,
+            "device": self.device,
+            "event": self.event,
+            "report": self.report,
+            "data": self.data.to_json(),
+            "ts": self.ts.isoformat(timespec="milliseconds"),
+        }
+
+
+StreamItem = AlertChanged | EventStored
+"""What the bus carries."""
+
+
 class Bus:
-    """Subscribers each get a bounded queue of JSON-ready dicts."""
+    """Subscribers each get a bounded queue of stream items."""
 
     def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[asyncio.Queue[StreamItem]] = set()
 
-    def publish(self, item: dict[str, Any]) -> None:
+    def publish(self, item: StreamItem) -> None:
         """Hand an item to every subscriber (dropping a slow one's oldest)."""
         for q in self._subscribers:
             if q.full():
@@ -29,9 +83,9 @@ class Bus:
             q.put_nowait(item)
 
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[dict[str, Any]]]:
+    def subscribe(self) -> Iterator[asyncio.Queue[StreamItem]]:
         """A queue that receives everything published while the block runs."""
-        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_MAX)
+        q: asyncio.Queue[StreamItem] = asyncio.Queue(QUEUE_MAX)
         self._subscribers.add(q)
         try:
             yield q

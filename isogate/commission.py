@@ -18,6 +18,7 @@ from rich.table import Table
 from gateway.clock import Clock
 from gateway.site.stored import stored_site
 from gateway.store import Store
+from gateway.store.event_data import DoorData
 from gateway.store.records import EventRecord
 from rules.site import Device, DeviceKind, Household
 
@@ -36,8 +37,8 @@ class Check:
 
     def see(self, e: EventRecord) -> None:
         """Tick off what an event shows."""
-        if e.kind == "door" and "open" in e.data:
-            self.needs["door opened" if e.data["open"] else "door closed"] = True
+        if isinstance(e.data, DoorData):
+            self.needs["door opened" if e.data.open else "door closed"] = True
         elif e.kind == "temperature":
             self.needs["a reading"] = True
         elif e.kind == "frame":

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from gateway.bus import Bus
+from gateway.bus import AlertChanged, Bus
 from gateway.ids import ulid
 from gateway.store.records import Alert, HistoryEntry, OutboxItem, Writes
 from rules import escalation
@@ -73,9 +73,7 @@ class AlertDesk:
                 self._acked[alert.key] = alert
             elif self._acked.get(alert.key, alert).id == alert.id:
                 self._acked.pop(alert.key, None)
-            self.bus.publish(
-                {"kind": "alert", "household": alert.household_id, "alert": self.payload(alert)}
-            )
+            self.bus.publish(AlertChanged(alert, self.payload(alert)))
         self._staged.clear()
 
     def discard(self) -> None:

@@ -1,13 +1,39 @@
-"""What people do to alerts (acknowledge, resolve), each committed before it is answered."""
+"""What people do to alerts (acknowledge, resolve), each committed before it is answered.
+
+A person at the console must hear back in bounded time even when the database is locked (a
+full disk, a long backup): given ``within``, an operation that has not committed by then is
+abandoned, its staged changes discarded, and :class:`DatabaseBusyError` says so. The abandoned
+commit unwinds in the background; should it have committed after all, the desk takes the
+stored alert, so the book never disagrees with the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 
 from gateway.alerting.desk import AlertDesk, AlertError
 from gateway.clock import Clock
 from gateway.store import Store
 from gateway.store.records import Alert, OutboxItem, Writes
+
+log = logging.getLogger("isogate.alerting")
+
+ANSWER_WITHIN_S = 3.0
+"""How long the API lets an acknowledgement or resolution wait for the database."""
+
+
+class DatabaseBusyError(Exception):
+    """The database did not take a change in time; nothing was changed.
+
+    Attributes:
+        reason: what was waited for, for the person who asked.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"database busy: {reason}")
+        self.reason = reason
 
 
 class AlertOps:
@@ -20,17 +46,42 @@ class AlertOps:
         self.desk = desk
         self.clock = clock
         self._wake = wake
+        self._unwinding: set[asyncio.Task[None]] = set()
 
-    async def ack(self, alert_id: str, by: str) -> Alert:
-        """Acknowledge an alert; raises AlertError (404 unknown, 409 resolved)."""
-        return await self._do(alert_id, lambda a, now, w: self.desk.ack(a, by, now, w))
+    async def ack(self, alert_id: str, by: str, within: float | None = None) -> Alert:
+        """Acknowledge an alert.
 
-    async def resolve(self, alert_id: str, by: str, note: str | None) -> Alert:
-        """Resolve an alert with a note; raises AlertError."""
-        return await self._do(alert_id, lambda a, now, w: self.desk.resolve(a, by, note, now, w))
+        Args:
+            alert_id: the alert.
+            by: who acknowledges.
+            within: seconds to wait for the database; None waits as long as it takes.
 
-    async def _do(self, alert_id: str, change: Callable[..., Alert]) -> Alert:
-        async with self.desk.lock:
+        Raises:
+            AlertError: 404 unknown, 409 resolved.
+            DatabaseBusyError: not committed within ``within``.
+        """
+        return await self._do(alert_id, lambda a, now, w: self.desk.ack(a, by, now, w), within)
+
+    async def resolve(
+        self, alert_id: str, by: str, note: str | None, within: float | None = None
+    ) -> Alert:
+        """Resolve an alert with a note; raises AlertError, or DatabaseBusyError as :meth:`ack`."""
+        return await self._do(
+            alert_id, lambda a, now, w: self.desk.resolve(a, by, note, now, w), within
+        )
+
+    async def _do(self, alert_id: str, change: Callable[..., Alert], within: float | None) -> Alert:
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
+        try:
+            # The pipeline holds the desk while its own commit waits on a locked database.
+            async with asyncio.timeout_at(deadline):
+                await self.desk.lock.acquire()
+        except TimeoutError:
+            raise DatabaseBusyError(
+                f"the alert desk waited {within:g} s for the database"
+            ) from None
+        try:
             alert = self.desk.find(alert_id) or await self.store.get_alert(alert_id)
             if alert is None:
                 raise AlertError(f"no alert {alert_id}", code=404)
@@ -43,11 +94,45 @@ class AlertOps:
                 raise
             if not w:
                 return changed
+            commit = asyncio.ensure_future(self.store.commit(w))
             try:
-                fresh = await self.store.commit(w)
-            except Exception:
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                await asyncio.wait({commit}, timeout=timeout)
+            finally:
+                if not commit.done():
+                    self._abandon(commit, alert.id)
+            if not commit.done():
+                raise DatabaseBusyError(f"alert {alert_id} was not changed within {within:g} s")
+            try:
+                fresh = commit.result()
+            except BaseException:
                 self.desk.discard()
                 raise
             self.desk.install(w)
+        finally:
+            self.desk.lock.release()
         self._wake(fresh)
         return changed
+
+    def _abandon(self, commit: asyncio.Future[list[OutboxItem]], alert_id: str) -> None:
+        """Give up on a commit (the lock is still held): its staged changes are forgotten."""
+        commit.cancel()
+        self.desk.discard()
+        task = asyncio.ensure_future(self._settle(commit, alert_id))
+        self._unwinding.add(task)
+        task.add_done_callback(self._unwinding.discard)
+
+    async def _settle(self, commit: asyncio.Future[list[OutboxItem]], alert_id: str) -> None:
+        """Once the abandoned commit has unwound, let the desk follow what the store holds."""
+        # A cancelled transaction unwinds only when the database answers again.
+        await asyncio.wait({commit})
+        try:
+            stored = await self.store.get_alert(alert_id)
+            async with self.desk.lock:
+                held = self.desk.find(alert_id)
+                if stored is not None and held is not None and stored.status != held.status:
+                    # The commit landed just before it was cancelled: take the stored truth.
+                    log.warning("alert %s changed although its request timed out", alert_id)
+                    self.desk.install(Writes(alerts={stored.id: stored}))
+        except Exception:
+            log.exception("could not check alert %s after an abandoned change", alert_id)

@@ -12,14 +12,12 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from devices.events import (
     Decoded,
     DeviceRef,
     DoorEvent,
     Event,
-    FrameEvent,
     Ignored,
     Protocol,
     Rejected,
@@ -30,9 +28,11 @@ from devices.router import Router
 from gateway import metrics
 from gateway.alerting import handover
 from gateway.alerting.desk import AlertDesk
+from gateway.bus import EventStored
 from gateway.clock import Clock, epoch, from_epoch
 from gateway.ingest.dedup import SeqMemory, SeqVerdict
 from gateway.store import Store
+from gateway.store.event_data import TemperatureData, event_data
 from gateway.store.records import (
     DeviceStatus,
     EventRecord,
@@ -159,12 +159,14 @@ class Pipeline:
         residents: dict[readings.ResidentKey, readings.ReadingState] = {}
         for e in await self.store.events_since("temperature", now - timedelta(days=2)):
             binding = self.directory.device(e.device_id or "")
-            if binding is None or binding.device.resident is None or "celsius" not in e.data:
+            if binding is None or binding.device.resident is None:
+                continue
+            if not isinstance(e.data, TemperatureData):
                 continue
             resident = (binding.household.id, binding.device.resident)
             residents[resident], _ = readings.step(
                 residents.get(resident, readings.ReadingState()),
-                e.data["celsius"],
+                e.data.celsius,
                 e.ts,
                 binding,
                 self.directory,
@@ -271,15 +273,14 @@ class Pipeline:
         self.devices.update(w.devices)
         for e in w.events:
             self.desk.bus.publish(
-                {
-                    "kind": "event",
-                    "household": e.household_id,
-                    "device": e.device_id,
-                    "event": e.kind,
-                    "report": e.report,
-                    "data": e.data,
-                    "ts": e.ts.astimezone(self.directory.tz).isoformat(timespec="milliseconds"),
-                }
+                EventStored(
+                    e.household_id,
+                    e.device_id,
+                    e.kind,
+                    e.report,
+                    e.data,
+                    e.ts.astimezone(self.directory.tz),
+                )
             )
 
     async def _take(
@@ -357,7 +358,7 @@ class Pipeline:
                 kind=event.kind.value,
                 seq=event.seq,
                 report=outcome.report,
-                data=_event_data(event),
+                data=event_data(event),
                 digest=dig,
                 mid=arrival.mid,
                 ts_flag=flag,
@@ -449,19 +450,6 @@ def event_time(
     ):
         return received_at, "device_clock_outside_isolation"
     return event.ts, None
-
-
-def _event_data(event: Event) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in ("open", "celsius", "body_site", "online", "battery", "tamper"):
-        value = getattr(event, name, None)
-        if value is not None:
-            data[name] = value
-    if isinstance(event, FrameEvent):
-        data["bytes"] = len(event.jpeg)
-    if event.ts is not None:
-        data["device_ts"] = event.ts.isoformat()
-    return data
 
 
 __all__ = ["Arrival", "Pipeline", "digest", "event_time", "excerpt", "rejected_record"]

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.store.event_data import EventData
 from rules.alerts import AlertStatus, AlertType, Severity
 
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """One accepted event, as the log keeps it."""
+    """One accepted event, as the log keeps it; ``data`` is typed by ``kind``."""
 
     received_at: datetime
     ts: datetime
@@ -23,7 +24,7 @@ class EventRecord:
     kind: str
     seq: int | None
     report: str | None
-    data: dict[str, Any]
+    data: EventData
     digest: str
     mid: int | None = None  # the broker's packet id, to tell a redelivery from a repeat
     ts_flag: str | None = None  # why the receipt time stands for the device's (see event_time)

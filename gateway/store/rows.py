@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.clock import epoch, from_epoch
+from gateway.store.event_data import event_data_from_json
 from gateway.store.records import Alert, DeviceStatus, EventRecord, OutboxItem, RejectedRecord
 from rules.alerts import AlertStatus, AlertType, Severity
 
@@ -33,7 +34,7 @@ def event_row(e: EventRecord) -> dict[str, Any]:
         "kind": e.kind,
         "seq": e.seq,
         "report": e.report,
-        "data": e.data,
+        "data": e.data.to_json(),
         "digest": e.digest,
         "mid": e.mid,
         "ts_flag": e.ts_flag,
@@ -53,7 +54,7 @@ def event_from(r: Any) -> EventRecord:
         r["kind"],
         r["seq"],
         r["report"],
-        r["data"],
+        event_data_from_json(r["kind"], r["data"]),
         r["digest"],
         r["mid"],
         r["ts_flag"],

@@ -123,7 +123,7 @@ async def test_bad_payloads_are_rejected_and_the_gateway_goes_on(gateway: Harnes
     assert any("not bound" in r for r in reasons)
     assert [u["address"] for u in unknown] == ["nobody_door"]
     assert 'isogate_messages_total{outcome="rejected"}' in metrics
-    assert health.json() == {"broker": "up", "database": "up"}
+    assert (health.status_code, health.json()["ok"]) == (200, True)
 
 
 async def test_officer_token_sees_only_own_households(gateway: Harness):

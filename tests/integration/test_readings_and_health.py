@@ -73,7 +73,7 @@ async def test_theengs_reading_below_fever_and_out_of_range_one_are_not_alerts(g
 
         await gateway.wait_for(both)
     [reading] = await store.household_events("h1", kind="temperature")
-    assert reading.data["celsius"] == 36.6
+    assert reading.data.celsius == 36.6
     [bad] = await store.list_rejected()
     assert "measurement error" in bad.reason
     assert await store.list_alerts() == []

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic.operations import Operations
 
 from gateway.store import Store, schema
+from gateway.store.event_data import DoorData, TemperatureData
 
 
 async def test_an_older_database_is_migrated_forward_and_keeps_its_rows(
@@ -49,3 +50,37 @@ async def test_a_database_newer_than_the_code_is_refused(
     with pytest.raises(RuntimeError, match="newer than this isogate"):
         async with Store.open(url):
             pass
+
+
+async def test_event_rows_written_before_typed_data_read_back_typed(tmp_path: Path):
+    """A reading and a door row as older isogate stored them come back as typed values."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
+    at = datetime(2026, 11, 23, 7, 31, tzinfo=UTC).timestamp()
+    old = [
+        ("temperature", {"celsius": 36.6, "battery": 70}),
+        ("door", {"open": False, "device_ts": "2026-11-23T15:31:00+08:00"}),
+    ]
+    async with Store.open(url) as store:
+        async with store.engine.begin() as conn:
+            for seq, (kind, data) in enumerate(old):
+                await conn.execute(
+                    schema.events.insert().values(
+                        received_at=at,
+                        ts=at,
+                        source="mqtt",
+                        topic="t",
+                        device_key=f"native:{kind}",
+                        device_id=kind,
+                        household_id="h1",
+                        kind=kind,
+                        seq=seq,
+                        data=data,
+                        digest=f"{seq:032x}",
+                    )
+                )
+        door, reading = await store.household_events("h1")
+    assert reading.data == TemperatureData(celsius=36.6, battery=70)
+    assert door.data == DoorData(
+        open=False, device_ts=datetime.fromisoformat("2026-11-23T15:31:00+08:00")
+    )
+    assert door.data.to_json() == old[1][1]

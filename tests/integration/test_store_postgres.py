@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.store import Store
+from gateway.store.event_data import DoorData
 from gateway.store.records import EventRecord, HistoryEntry, OutboxItem, Writes
 from tests.samples import breach_alert
 
@@ -54,7 +55,7 @@ async def test_event_alert_and_outbox_round_trip_on_postgresql(pg_store: Store):
                 "door",
                 7,
                 "change/breach",
-                {"open": True},
+                DoorData(open=True),
                 "d" * 32,
             )
         ],

@@ -1,0 +1,75 @@
+"""What the API's routes reach of the running gateway, and the pieces every route shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+
+from api.auth import User, current_user
+from api.models import AlertOut, ErrorOut
+from gateway.alerting.desk import AlertDesk
+from gateway.alerting.operations import AlertOps
+from gateway.health import Health
+from gateway.store import Store
+from gateway.store.records import Alert
+
+
+@dataclass
+class ApiContext:
+    """What the API needs from the running gateway."""
+
+    store: Store
+    desk: AlertDesk
+    ops: AlertOps
+    broker_up: Callable[[], bool]
+    health: Health
+
+
+def _context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(_context)]
+Authed = Annotated[User, Depends(current_user)]
+
+_WHY = {
+    401: "no bearer token, or one that is not valid",
+    403: "the household is not in the caller's scope",
+    404: "no such household or alert",
+    409: "the alert is already resolved",
+    503: "the database did not answer in time; nothing was changed",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error answers a route can give (all ``{"detail": ...}``)."""
+    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+
+
+def visible(ctx: ApiContext, user: User, household_id: str) -> None:
+    """404 for an unknown household, 403 for one out of the user's scope."""
+    if household_id not in ctx.desk.directory.households:
+        raise HTTPException(404, f"no household {household_id}")
+    if not user.may_see(household_id, ctx.desk.directory):
+        raise HTTPException(403, f"household {household_id} is not assigned to {user.name}")
+
+
+def alert_out(ctx: ApiContext, alert: Alert) -> AlertOut:
+    """An alert as SPEC §3 publishes it, with who acted on it and when."""
+    tz = ctx.desk.directory.tz
+
+    def local(t: Any) -> str | None:
+        return None if t is None else t.astimezone(tz).isoformat(timespec="milliseconds")
+
+    return AlertOut(
+        **ctx.desk.payload(alert),
+        acked_by=alert.acked_by,
+        acked_at=local(alert.acked_at),
+        resolved_by=alert.resolved_by,
+        resolved_at=local(alert.resolved_at),
+        note=alert.note,
+    )

@@ -1,0 +1,142 @@
+"""Households, their devices, events and readings; what the intake refused (SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.context import Authed, Ctx, alert_out, errors, visible
+from api.models import (
+    DeviceOut,
+    EventOut,
+    HouseholdBrief,
+    HouseholdOut,
+    ReadingOut,
+    RejectedOut,
+    UnknownOut,
+)
+from devices.events import EventKind
+from gateway.store.event_data import TemperatureData
+
+router = APIRouter(prefix="/api/v1")
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get("/rejected", tags=["intake"], responses=errors(401))
+async def rejected(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[RejectedOut]:
+    """Input the gateway could not use, newest first, with the reason."""
+    return [
+        RejectedOut(
+            received_at=r.received_at.isoformat(),
+            source=r.source,
+            topic=r.topic,
+            device=r.device_key,
+            reason=r.reason,
+            payload=r.payload,
+        )
+        for r in await ctx.store.list_rejected(limit)
+    ]
+
+
+@router.get("/devices/unknown", tags=["intake"], responses=errors(401))
+async def unknown(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[UnknownOut]:
+    """Device addresses heard that no household binds, most recently heard first."""
+    return [
+        UnknownOut(
+            **r
+            | {"first_seen": r["first_seen"].isoformat(), "last_seen": r["last_seen"].isoformat()}
+        )
+        for r in await ctx.store.list_unknown(limit)
+    ]
+
+
+@router.get("/households", tags=["households"], responses=errors(401))
+async def households(ctx: Ctx, user: Authed) -> list[HouseholdBrief]:
+    """The households in the caller's scope."""
+    d = ctx.desk.directory
+    scope = user.households(d)
+    return [
+        HouseholdBrief(id=h.id, address=h.address, residents=[r.name for r in h.residents])
+        for h in d.households.values()
+        if scope is None or h.id in scope
+    ]
+
+
+@router.get("/households/{household_id}", tags=["households"], responses=errors(401, 403, 404))
+async def household(ctx: Ctx, household_id: str, user: Authed) -> HouseholdOut:
+    """A household: its set-up, its devices' last state and its open alerts."""
+    visible(ctx, user, household_id)
+    hh = ctx.desk.directory.households[household_id]
+    states = {s.device_id: s for s in await ctx.store.device_statuses()}
+    devices = []
+    for dev in hh.devices:
+        s = states.get(dev.id)
+        devices.append(
+            DeviceOut(
+                id=dev.id,
+                kind=dev.kind.value,
+                protocol=dev.protocol.value,
+                address=dev.address,
+                last_seen=s.last_seen.isoformat() if s and s.last_seen else None,
+                online=s.online if s else None,
+                battery=s.battery if s else None,
+                door_open=s.door_open if s else None,
+                last_celsius=s.last_celsius if s else None,
+            )
+        )
+    return HouseholdOut(
+        **hh.model_dump(exclude={"devices"}),
+        devices=devices,
+        alerts=[alert_out(ctx, a) for a in ctx.desk.active() if a.household_id == hh.id],
+    )
+
+
+@router.get(
+    "/households/{household_id}/events", tags=["households"], responses=errors(401, 403, 404)
+)
+async def events(
+    ctx: Ctx,
+    household_id: str,
+    user: Authed,
+    kind: EventKind | None = None,
+    limit: Limit = 200,
+) -> list[EventOut]:
+    """A household's event log, newest first."""
+    visible(ctx, user, household_id)
+    return [
+        EventOut(
+            ts=e.ts.isoformat(),
+            received_at=e.received_at.isoformat(),
+            device=e.device_id,
+            kind=e.kind,
+            report=e.report,
+            data=e.data.to_json(),
+        )
+        for e in await ctx.store.household_events(
+            household_id, kind=kind.value if kind else None, limit=limit
+        )
+    ]
+
+
+@router.get(
+    "/households/{household_id}/readings", tags=["households"], responses=errors(401, 403, 404)
+)
+async def readings(
+    ctx: Ctx, household_id: str, user: Authed, limit: Limit = 200
+) -> list[ReadingOut]:
+    """A household's body temperature readings, newest first, with whose they are."""
+    visible(ctx, user, household_id)
+    rows = await ctx.store.household_events(household_id, kind="temperature", limit=limit)
+    hh = ctx.desk.directory.households[household_id]
+    resident_of = {d.id: d.resident for d in hh.devices}
+    return [
+        ReadingOut(
+            ts=e.ts.isoformat(),
+            device=e.device_id,
+            resident=resident_of.get(e.device_id or ""),
+            celsius=e.data.celsius if isinstance(e.data, TemperatureData) else None,
+        )
+        for e in rows
+    ]
