@@ -25,7 +25,7 @@ from gateway.notify.channels import (
     SmsChannel,
     WebhookChannel,
 )
-from gateway.notify.redact import guard_http_logs
+from gateway.notify.redact import guard_logs
 from gateway.store.records import OutboxItem
 from rules.alerts import AlertStatus
 from rules.directory import Directory
@@ -86,7 +86,7 @@ class Deliveries:
         self._publishing: dict[int, asyncio.Future[None]] = {}
 
     async def __aenter__(self) -> Deliveries:
-        guard_http_logs()
+        guard_logs()
         if self._http is None:
             self._http = await self._stack.enter_async_context(httpx.AsyncClient(timeout=10))
         if self.modem_port:

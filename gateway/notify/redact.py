@@ -4,7 +4,7 @@ A group bot's URL is its password: WeCom puts ``key=...`` in the query, DingTalk
 ``access_token=...`` (and the signature), other services put tokens anywhere in the query. So
 every URL that may reach a log line or the outbox's ``last_error`` keeps its scheme, host and path
 and loses its query. httpx logs each request's full URL at INFO and puts it into some exception
-texts; :func:`guard_http_logs` rewrites those records too.
+texts; :func:`guard_logs` rewrites those records too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
@@ -57,33 +56,38 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class _RedactingFilter(logging.Filter):
-    """Rewrites a record's message and arguments so that no URL query survives."""
+    """Rewrites a record whose text carries a URL query (or a known secret) before it is shown."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_clean(a) for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: _clean(v) for k, v in record.args.items()}
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+        text = record.getMessage()
+        clean = redact(text)
+        if clean != text:
+            record.msg, record.args = clean, ()
         return True
-
-
-def _clean(arg: Any) -> Any:
-    if isinstance(arg, httpx.URL):
-        return redact_url(arg)
-    if isinstance(arg, str):
-        return redact(arg)
-    return arg
 
 
 _FILTER = _RedactingFilter()
 
+# Loggers that print URLs or SQL parameters (the outbox row's target is the webhook URL, the
+# site's channels carry theirs). A filter applies to its own logger's records only, not to its
+# children's, so each is named.
+GUARDED_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "aiosqlite",
+    "sqlalchemy.engine.Engine",
+)
 
-def guard_http_logs() -> None:
-    """Make the HTTP client's loggers redact URLs (idempotent)."""
-    # A filter applies to its own logger's records only, not to its children's.
-    for name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2"):
+
+def guard_logs() -> None:
+    """Make the HTTP client's and the database drivers' loggers redact URLs (idempotent).
+
+    They are silent at the INFO level the gateway runs at, but for httpx's request lines; at
+    DEBUG they print whole URLs and SQL parameters.
+    """
+    for name in GUARDED_LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
