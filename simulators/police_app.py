@@ -76,6 +76,7 @@ class PoliceApp(StartStop):
         base: str = "isogate",
         ack_delay: float | None = 0.0,
         client_id: str | None = None,
+        clean_session: bool = True,
     ) -> None:
         """Prepare the app; nothing connects until ``start``.
 
@@ -86,6 +87,8 @@ class PoliceApp(StartStop):
             base: The base topic.
             ack_delay: Seconds before acknowledging a new alert; None never acknowledges.
             client_id: MQTT client id; a unique one by default.
+            clean_session: False keeps the subscription, and what arrives for it, at the broker
+                while the app is away (a phone out of coverage; the broker restarting).
         """
         self.person_id = person_id
         self.host, self.port, self.base = host, port, base
@@ -104,7 +107,10 @@ class PoliceApp(StartStop):
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id or f"police-{person_id}-{uuid.uuid4().hex[:8]}",
             protocol=mqtt.MQTTv311,
+            clean_session=clean_session,
         )
+        # Back within a second or two of the broker, not after paho's default of up to 2 min.
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message

@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.bus import AlertChanged, Bus
 from gateway.ids import ulid
+from gateway.notify.channels.base import Notification
 from gateway.store.records import Alert, HistoryEntry, OutboxItem, Writes
 from rules import escalation
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise
@@ -342,23 +343,20 @@ class AlertDesk:
         """What a channel needs to render the alert for one person (or a group)."""
         hh = self.directory.households.get(alert.household_id)
         staff = self.directory.staff.get(person or "")
-        return json.dumps(
-            {
-                "alert_id": alert.id,
-                "type": alert.type.value,
-                "severity": alert.severity.value,
-                "status": alert.status.value,
-                "household_id": alert.household_id,
-                "address": hh.address if hh else alert.household_id,
-                "device_id": alert.device_id,
-                "message": alert.message,
-                "raised_at": alert.raised_at.isoformat(),
-                "escalation_level": alert.escalation_level,
-                "snapshot_url": alert.snapshot,
-                "recipient_id": person or "group",
-                "recipient_name": staff.name if staff else None,
-                "phone": staff.phone if staff else None,
-                "recipients": list(alert.recipients),
-            },
-            ensure_ascii=False,
-        )
+        return Notification(
+            alert_id=alert.id,
+            type=alert.type,
+            severity=alert.severity,
+            status=alert.status,
+            household_id=alert.household_id,
+            address=hh.address if hh else alert.household_id,
+            device_id=alert.device_id,
+            message=alert.message,
+            raised_at=alert.raised_at,
+            escalation_level=alert.escalation_level,
+            snapshot_url=alert.snapshot,
+            recipient_id=person or "group",
+            recipient_name=staff.name if staff else None,
+            phone=staff.phone if staff else None,
+            recipients=tuple(alert.recipients),
+        ).to_json()

@@ -68,8 +68,19 @@ class Inbound:
     size: int | None = None  # set when only an excerpt of a too-large payload is kept
 
 
+# paho's outgoing QoS 1 messages (in flight and queued behind them) are held in memory until
+# the broker acknowledges them; during an outage they pile up. 10,000 covers a long outage of a
+# busy site (an alert is a few hundred bytes) and stays under paho's 65,535 message ids.
+MAX_QUEUED_PUBLISHES = 10_000
+MAX_INFLIGHT_PUBLISHES = 1000
+
+
 class PublishError(RuntimeError):
     """A publish was not acknowledged by the broker in time."""
+
+
+class PublishQueueFullError(PublishError):
+    """paho already holds ``MAX_QUEUED_PUBLISHES`` unacknowledged messages; try again later."""
 
 
 class MqttSession:
@@ -106,8 +117,8 @@ class MqttSession:
             self._client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
             self._client.tls_set_context(ssl.create_default_context())
-        self._client.max_inflight_messages_set(1000)
-        self._client.max_queued_messages_set(0)
+        self._client.max_inflight_messages_set(MAX_INFLIGHT_PUBLISHES)
+        self._client.max_queued_messages_set(MAX_QUEUED_PUBLISHES)
         self._client.on_connect = self._connected
         self._client.on_disconnect = self._disconnected
         self._client.on_message = self._message
@@ -325,11 +336,21 @@ class MqttSession:
     def publish_nowait(
         self, topic: str, payload: bytes | str, qos: int = 1
     ) -> asyncio.Future[None]:
-        """Queue a publish; the future resolves on the broker's PUBACK."""
+        """Queue a publish; the future resolves on the broker's PUBACK.
+
+        paho keeps a QoS 1 message until its PUBACK and sends it again after a reconnect, so a
+        caller that wants it once waits for this future again rather than publishing anew.
+        The future fails with ``PublishQueueFullError`` when paho's queue is full (the message
+        was not taken), and with ``PublishError`` when the session closes first.
+        """
         assert self._loop is not None
         fut: asyncio.Future[None] = self._loop.create_future()
         info = self._client.publish(topic, payload, qos=qos, retain=False)
-        if qos == 0:
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            fut.set_exception(
+                PublishQueueFullError(f"{MAX_QUEUED_PUBLISHES} publishes queued; {topic} refused")
+            )
+        elif qos == 0:
             fut.set_result(None)
         else:
             self._pending[info.mid] = fut
@@ -339,8 +360,18 @@ class MqttSession:
         self, topic: str, payload: bytes | str, qos: int = 1, timeout: float = 10.0
     ) -> None:
         """Publish and wait for the PUBACK; raises PublishError after ``timeout``."""
-        fut = self.publish_nowait(topic, payload, qos)
+        await self.wait_published(self.publish_nowait(topic, payload, qos), topic, timeout)
+
+    @staticmethod
+    async def wait_published(fut: asyncio.Future[None], topic: str, timeout: float) -> None:
+        """Wait for a ``publish_nowait`` future; it stays pending after a timeout.
+
+        Raises:
+            PublishError: no PUBACK within ``timeout`` seconds (the message stays with paho and
+                is still sent), or the publish failed.
+        """
         try:
-            await asyncio.wait_for(fut, timeout)
+            # Shielded: a timeout must not cancel the future of a message paho still holds.
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
             raise PublishError(f"no PUBACK for {topic} within {timeout}s") from None

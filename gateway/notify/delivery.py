@@ -6,18 +6,18 @@ builds a channel object per site-file ``channels`` entry, anew when the entry ch
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from types import TracebackType
 
 import httpx
 
 from gateway.clock import Clock
-from gateway.ingest.mqtt import MqttSession
+from gateway.ingest.mqtt import MAX_QUEUED_PUBLISHES, MqttSession, PublishError
 from gateway.notify.channels import (
     DeliveryError,
     GsmModem,
@@ -25,8 +25,9 @@ from gateway.notify.channels import (
     SmsChannel,
     WebhookChannel,
 )
+from gateway.notify.redact import guard_logs
 from gateway.store.records import OutboxItem
-from rules.alerts import AlertStatus, AlertType, Severity
+from rules.alerts import AlertStatus
 from rules.directory import Directory
 from rules.site import Channel, ChannelKind
 
@@ -34,28 +35,24 @@ log = logging.getLogger("isogate.delivery")
 
 Send = Callable[[OutboxItem], Awaitable[None]]
 
+PUBACK_TIMEOUT_S = 10.0
+
 
 def notification(item: OutboxItem) -> Notification:
     """Rebuild the Notification an outbox item was written with."""
-    d = json.loads(item.body)
-    return Notification(
-        alert_id=d["alert_id"],
-        type=AlertType(d["type"]),
-        severity=Severity(d["severity"]),
-        status=AlertStatus(d["status"]),
-        household_id=d["household_id"],
-        address=d["address"],
-        device_id=d["device_id"],
-        message=d["message"],
-        raised_at=datetime.fromisoformat(d["raised_at"]),
-        escalation_level=d["escalation_level"],
-        snapshot_url=d["snapshot_url"],
-        recipient_id=d["recipient_id"],
-        recipient_name=d["recipient_name"],
-        phone=d["phone"],
-        recipients=tuple(d["recipients"]),
-        delivery_id=str(item.id) if item.id is not None else None,
-    )
+    return Notification.from_json(item.body, str(item.id) if item.id is not None else None)
+
+
+def notice_status(item: OutboxItem) -> AlertStatus | None:
+    """The alert status an outbox item announces (both the MQTT and the channel bodies say it).
+
+    None for a body that does not say (it is then delivered like any other).
+    """
+    try:
+        status = json.loads(item.body).get("status")
+        return AlertStatus(status)
+    except (ValueError, AttributeError):
+        return None
 
 
 class Deliveries:
@@ -83,8 +80,13 @@ class Deliveries:
         self._modem: GsmModem | None = None
         self._stack = contextlib.AsyncExitStack()
         self._built: dict[str, tuple[str, Callable[[Notification], Awaitable[None]]]] = {}
+        # The PUBACK future of each outbox item's one publish, until an attempt sees it settle.
+        # Unsettled ones are bounded by paho's queue bound (a publish it refuses fails at once);
+        # settled ones nobody came back for are pruned.
+        self._publishing: dict[int, asyncio.Future[None]] = {}
 
     async def __aenter__(self) -> Deliveries:
+        guard_logs()
         if self._http is None:
             self._http = await self._stack.enter_async_context(httpx.AsyncClient(timeout=10))
         if self.modem_port:
@@ -112,7 +114,30 @@ class Deliveries:
         return deliver
 
     async def _mqtt(self, item: OutboxItem) -> None:
-        await self.session.publish(item.target, item.body.encode(), qos=1)
+        """Publish an item once; a retry waits for the copy paho holds instead of another.
+
+        paho keeps an unacknowledged message and sends it again on reconnect: publishing anew
+        on each retry during a broker outage would reach the recipient once per retry.
+        """
+        key = item.id if item.id is not None else -id(item)
+        fut = self._publishing.get(key)
+        if fut is None or (fut.done() and (fut.cancelled() or fut.exception() is not None)):
+            fut = self.session.publish_nowait(item.target, item.body.encode(), qos=1)
+            self._publishing[key] = fut
+            self._prune_publishing()
+        try:
+            await self.session.wait_published(fut, item.target, PUBACK_TIMEOUT_S)
+        except PublishError:
+            if fut.done():
+                del self._publishing[key]  # failed for good (queue full, session closed)
+            raise
+        self._publishing.pop(key, None)
+
+    def _prune_publishing(self) -> None:
+        """Forget settled publishes of items no attempt came back for (cancelled, given up)."""
+        if len(self._publishing) > 2 * MAX_QUEUED_PUBLISHES:
+            for key in [k for k, f in self._publishing.items() if f.done()]:
+                del self._publishing[key]
 
     def _channel(self, c: Channel) -> Callable[[Notification], Awaitable[None]]:
         fingerprint = c.model_dump_json()

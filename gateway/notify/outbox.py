@@ -1,8 +1,15 @@
 """Delivery of the outbox: every notice written with an alert change goes out, at least once.
 
-Notices are delivered in order of creation, concurrently within a batch; a failed one is retried
-with capped full-jitter backoff. A notice marked ``cancel_on_ack`` (an escalation) is dropped,
-not sent, once its alert is acknowledged — checked right before sending.
+Each channel has its own lane (``lanes.py``): a bounded queue and a few workers, so a hanging
+webhook never delays the officers' MQTT alerts or another channel. Fresh notices go straight
+into their lanes; a scan of the table every ``poll_s`` offers the retries that fell due and
+whatever a full lane could not take. A failed attempt is retried with capped full-jitter
+backoff.
+
+Moot notices are dropped, not sent, checked right before each attempt: an escalation
+(``cancel_on_ack``) once its alert is acknowledged or resolved, and the retry of any other
+"the alert is active" notice (raised, repeated) once it is not. The status updates themselves
+(acknowledged, resolved) always go out.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from gateway import metrics
 from gateway.alerting.desk import AlertDesk
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
+from gateway.notify.delivery import notice_status
+from gateway.notify.lanes import Lane, limits_for
+from gateway.notify.redact import redact
 from gateway.store import Store
 from gateway.store.records import OutboxItem
 from rules.alerts import AlertStatus
@@ -28,6 +38,10 @@ Send = Callable[[OutboxItem], Awaitable[None]]
 MAX_ATTEMPTS = 1000  # about three days at the cap: then an operator must look
 DONE_MEMORY = 50_000
 RECORD_BATCH = 500  # deliveries written down at most this many at a time, or when idle
+SCAN_PAGE = 500
+# A last guard for a sender that ignores its own timeouts (HTTP 10 s, PUBACK 10 s, the modem's
+# 60 s submit): an attempt never holds a worker longer than this.
+ATTEMPT_TIMEOUT_S = 300.0
 
 
 class Outbox:
@@ -50,113 +64,156 @@ class Outbox:
         self.clock = clock
         self.channels = channels
         self._wake = asyncio.Event()
-        self._in_flight: set[int] = set()
+        self._lanes: dict[str, Lane] = {}
+        self._tg: asyncio.TaskGroup | None = None
+        # Queued in a lane or being attempted: a scan must not offer them again.
+        self._taken: set[int] = set()
+        # Settled while a scan reads the table: its rows of these may be stale.
+        self._settled_in_scan: set[int] | None = None
         # Delivered (or cancelled) by this process: a notice can reach both paths (read back
         # from the table a moment before the pipeline hands it over) and must go out once.
         self._done: dict[int, None] = {}
         self._unrecorded: list[int] = []
-        self._fresh: list[OutboxItem] = []
+        self._uncancelled: list[int] = []
 
     def wake(self, fresh: list[OutboxItem] | None = None) -> None:
-        """New notices were committed: deliver ``fresh`` at once (no read back), then look."""
-        if fresh:
-            self._fresh.extend(fresh)
-        self._wake.set()
+        """New notices were committed: queue ``fresh`` in their lanes at once (no read back)."""
+        for item in fresh or ():
+            self._offer(item)
 
     async def run(self, poll_s: float = 1.0) -> None:
-        """Deliver forever (the gateway.outbox task)."""
+        """Deliver forever (the gateway.outbox task, with one task per lane worker)."""
         try:
-            await self._loop(poll_s)
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                for lane in self._lanes.values():
+                    lane.start(tg)
+                await self._dispatch(poll_s)
         finally:
+            self._tg = None
             # A clean stop writes down what went out, so a restart does not send it again.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.record())
 
-    async def _loop(self, poll_s: float) -> None:
+    async def _dispatch(self, poll_s: float) -> None:
         loop = asyncio.get_running_loop()
         next_scan = loop.time()
         while True:
             self._wake.clear()
-            # The table is read on its poll even under a stream of fresh notices, so that
-            # retries falling due are never starved.
-            scan = loop.time() >= next_scan
-            delivered = 0
-            if self._fresh or scan:
-                try:
-                    delivered = await self.drain(scan=scan)
-                except Exception:
-                    log.exception("outbox pass failed; retrying")
-            if scan and not delivered:
-                # Nothing more due: look at the table again after poll_s.
-                next_scan = loop.time() + poll_s
-            if delivered and len(self._unrecorded) < RECORD_BATCH:
-                continue
             try:
                 await self.record()
             except Exception:
                 log.exception("could not record deliveries; will try again")
-            if delivered or self._fresh:
-                continue
+            if loop.time() >= next_scan:
+                try:
+                    await self._scan()
+                except Exception:
+                    log.exception("outbox scan failed; retrying")
+                next_scan = loop.time() + poll_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_scan - loop.time()))
 
     async def record(self) -> None:
-        """Write down what was delivered since the last time (one transaction for many).
+        """Write down what was delivered (or cancelled) since the last time, in one go.
 
         Until then a delivered notice is only remembered in memory: a crash in between sends
         it once more (at least once; receivers drop duplicates by alert and delivery id).
         """
-        if self._unrecorded:
-            ids, self._unrecorded = self._unrecorded, []
+        now = self.clock.now()
+        for state, ids in (("delivered", self._unrecorded), ("cancelled", self._uncancelled)):
+            if not ids:
+                continue
+            batch = ids[:]
+            del ids[: len(batch)]
             try:
-                await self.store.outbox_done(ids, self.clock.now())
+                await self.store.outbox_done(batch, now, state)
             except Exception:
-                self._unrecorded = ids + self._unrecorded
+                ids[:0] = batch
                 raise
 
-    async def drain(self, *, scan: bool = True) -> int:
-        """Deliver the notices just handed over, or (``scan``) those due in the table.
+    # --- routing ------------------------------------------------------------------------------
 
-        Returns how many notices were handled.
-        """
-        if scan:
-            # Also holds any fresh ones (committed first): those are skipped when handed over.
-            items = await self.store.due_outbox(self.clock.now())
-        elif self._fresh:
-            # Just committed by the pipeline: deliver without reading them back (latency).
-            items, self._fresh = self._fresh, []
-        else:
-            return 0
-        items = [i for i in items if i.id not in self._in_flight and i.id not in self._done]
-        if not items:
-            metrics.OUTBOX_PENDING.set(0)
-            return 0
-        ids = {i.id for i in items if i.id is not None}
-        self._in_flight |= ids
-        try:
-            return await self._deliver(items)
-        finally:
-            self._in_flight -= ids
+    def _lane(self, channel: str) -> Lane:
+        lane = self._lanes.get(channel)
+        if lane is None:
+            lane = Lane(channel, limits_for(channel), self._attempt, self._idle)
+            self._lanes[channel] = lane
+            if self._tg is not None:
+                lane.start(self._tg)
+        return lane
 
-    async def _deliver(self, items: list[OutboxItem]) -> int:
-        cancelled = [i.id for i in items if i.cancel_on_ack and self._acked(i.alert_id)]
-        live = [i for i in items if i.id not in cancelled]
-        results = await asyncio.gather(*(self._send(i) for i in live))
+    def _offer(self, item: OutboxItem) -> bool:
+        """Queue ``item`` in its lane; False when the lane is full (a later scan offers it)."""
+        if item.id is None or item.id in self._taken or item.id in self._done:
+            return True
+        if not self._lane(item.channel).offer(item):
+            return False
+        self._taken.add(item.id)
+        return True
+
+    def _idle(self) -> None:
+        if self._unrecorded or self._uncancelled:
+            self._wake.set()
+
+    async def _scan(self) -> None:
+        """Offer every due notice to its lane, page by page, passing over full lanes."""
         now = self.clock.now()
-        sent = [i.id for i, ok in zip(live, results, strict=True) if ok and i.id is not None]
-        dropped = [c for c in cancelled if c is not None]
-        self._unrecorded.extend(sent)
-        await self.store.outbox_done(dropped, now, "cancelled")
-        for done in (*sent, *dropped):
-            self._done[done] = None
+        full = {name for name, lane in self._lanes.items() if lane.full}
+        self._settled_in_scan = set()
+        try:
+            after = 0
+            while True:
+                items = await self.store.due_outbox(
+                    now, SCAN_PAGE, after_id=after, skip_channels=full
+                )
+                for item in items:
+                    if item.id in self._settled_in_scan:
+                        continue  # read before its attempt wrote it down
+                    if not self._offer(item):
+                        full.add(item.channel)
+                if len(items) < SCAN_PAGE:
+                    break
+                after = items[-1].id or after
+        finally:
+            self._settled_in_scan = None
+        waiting = await self.store.outbox_pending_count()
+        metrics.OUTBOX_PENDING.set(max(0, waiting - len(self._unrecorded) - len(self._uncancelled)))
+
+    # --- one attempt --------------------------------------------------------------------------
+
+    async def _attempt(self, item: OutboxItem) -> None:
+        assert item.id is not None
+        try:
+            if self._moot(item):
+                self._settled(item.id, self._uncancelled)
+            elif await self._send(item):
+                self._settled(item.id, self._unrecorded)
+        finally:
+            self._taken.discard(item.id)
+            if self._settled_in_scan is not None:
+                self._settled_in_scan.add(item.id)
+        if len(self._unrecorded) >= RECORD_BATCH:
+            self._wake.set()
+
+    def _settled(self, item_id: int, unrecorded: list[int]) -> None:
+        unrecorded.append(item_id)
+        self._done[item_id] = None
         while len(self._done) > DONE_MEMORY:
             del self._done[next(iter(self._done))]
-        return len(items)
 
-    def _acked(self, alert_id: str) -> bool:
-        alert = self.desk.find(alert_id)
-        # Not active any more (acknowledged or resolved) → its escalation notices are moot.
-        return alert is None or alert.status in (AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED)
+    def _moot(self, item: OutboxItem) -> bool:
+        """Whether the notice no longer needs to go out (checked right before each attempt)."""
+        alert = self.desk.find(item.alert_id)
+        # The desk's book holds active alerts only: absent means acknowledged or resolved.
+        settled = alert is None or not alert.status.is_active
+        if not settled:
+            return False
+        if item.cancel_on_ack:
+            return True  # an escalation of an alert somebody took on
+        status = notice_status(item)
+        # A retry of "the alert is active" is moot once it is not; its first attempt still goes
+        # out (the recipient learns it happened), and so does every status update.
+        return item.attempts > 0 and status in (AlertStatus.OPEN, AlertStatus.ESCALATED)
 
     async def _send(self, item: OutboxItem) -> bool:
         send = self.channels(item.channel)
@@ -164,26 +221,25 @@ class Outbox:
         try:
             if send is None:
                 raise LookupError(f"channel {item.channel!r} is not configured")
-            if item.cancel_on_ack and self._acked(item.alert_id):
-                return False  # acknowledged while the batch was in flight
-            await send(item)
+            async with asyncio.timeout(ATTEMPT_TIMEOUT_S):
+                await send(item)
         except Exception as exc:  # a channel's failure must not stop the others
             retryable = getattr(exc, "retryable", True) and attempts < MAX_ATTEMPTS
             metrics.DELIVERIES.labels(item.channel, "retry" if retryable else "failed").inc()
             delay = full_jitter(attempts, self.retry_base_s, self.retry_cap_s)
             next_at = self.clock.now() + timedelta(seconds=delay) if retryable else None
+            # Exception texts may carry a webhook URL, and the URL its secret.
+            error = redact(str(exc) or type(exc).__name__)
             if attempts == 1 or not retryable:
                 log.warning(
                     "delivery of %s via %s to %s failed: %s",
                     item.alert_id,
                     item.channel,
                     item.recipient,
-                    exc,
+                    error,
                 )
             assert item.id is not None
-            await self.store.outbox_retry(
-                item.id, error=str(exc) or type(exc).__name__, next_at=next_at, attempts=attempts
-            )
+            await self.store.outbox_retry(item.id, error=error, next_at=next_at, attempts=attempts)
             return False
         metrics.DELIVERIES.labels(item.channel, "ok").inc()
         return True

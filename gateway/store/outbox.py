@@ -20,16 +20,40 @@ from gateway.store.records import (
 class OutboxOps(StoreBase):
     """Operations on the outbox."""
 
-    async def due_outbox(self, now: datetime, limit: int = 500) -> list[OutboxItem]:
-        """Pending notifications whose time has come, oldest first."""
+    async def due_outbox(
+        self,
+        now: datetime,
+        limit: int = 500,
+        *,
+        after_id: int = 0,
+        skip_channels: Iterable[str] = (),
+    ) -> list[OutboxItem]:
+        """Pending notifications whose time has come, oldest first.
+
+        ``after_id`` pages on past the ids already seen; ``skip_channels`` leaves out channels
+        that cannot take more right now.
+        """
         q = (
             sa.select(t.outbox)
-            .where(t.outbox.c.state == "pending", t.outbox.c.next_attempt_at <= epoch(now))
+            .where(
+                t.outbox.c.state == "pending",
+                t.outbox.c.next_attempt_at <= epoch(now),
+                t.outbox.c.id > after_id,
+            )
             .order_by(t.outbox.c.id)
             .limit(limit)
         )
+        skip = list(skip_channels)
+        if skip:
+            q = q.where(t.outbox.c.channel.not_in(skip))
         async with self.engine.connect() as conn:
             return [rows.outbox_from(r) for r in (await conn.execute(q)).mappings()]
+
+    async def outbox_pending_count(self) -> int:
+        """How many notifications wait for delivery (due or backing off)."""
+        q = sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.state == "pending")
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(q)).scalar_one())
 
     async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
         """Mark notifications delivered (or cancelled)."""

@@ -7,9 +7,10 @@ another attempt could succeed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from rules.alerts import AlertStatus, AlertType, Severity
 
@@ -78,6 +79,65 @@ class Notification:
     def all_recipients(self) -> tuple[str, ...]:
         """The ``recipients`` list of the SPEC §3 alert JSON."""
         return self.recipients or (self.recipient_id,)
+
+    def to_json(self) -> str:
+        """The notification as the outbox stores it (``from_json`` reads it back).
+
+        The keys are the field names; ``delivery_id`` is left out because the outbox row's own
+        id is that, and it is not known before the row is written.
+        """
+        doc = {
+            "alert_id": self.alert_id,
+            "type": self.type.value,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "household_id": self.household_id,
+            "address": self.address,
+            "device_id": self.device_id,
+            "message": self.message,
+            "raised_at": self.raised_at.isoformat(),
+            "escalation_level": self.escalation_level,
+            "snapshot_url": self.snapshot_url,
+            "recipient_id": self.recipient_id,
+            "recipient_name": self.recipient_name,
+            "phone": self.phone,
+            "recipients": list(self.recipients),
+        }
+        return json.dumps(doc, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, delivery_id: str | None = None) -> Notification:
+        """Read a notification written by ``to_json`` (rows of older versions too).
+
+        Args:
+            text: The stored JSON.
+            delivery_id: The outbox row's id, the idempotency key receivers see.
+
+        Raises:
+            ValueError: not a notification (bad JSON, a missing field, a bad value).
+        """
+        try:
+            d: dict[str, Any] = json.loads(text)
+            return cls(
+                alert_id=d["alert_id"],
+                type=AlertType(d["type"]),
+                severity=Severity(d["severity"]),
+                status=AlertStatus(d["status"]),
+                household_id=d["household_id"],
+                address=d.get("address") or d["household_id"],
+                device_id=d.get("device_id"),
+                message=d["message"],
+                raised_at=datetime.fromisoformat(d["raised_at"]),
+                escalation_level=int(d.get("escalation_level", 0)),
+                snapshot_url=d.get("snapshot_url"),
+                recipient_id=d["recipient_id"],
+                recipient_name=d.get("recipient_name"),
+                phone=d.get("phone"),
+                recipients=tuple(d.get("recipients") or ()),
+                delivery_id=delivery_id,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a stored notification: {exc!r}") from exc
 
 
 class DeliveryError(Exception):

@@ -25,6 +25,7 @@ import httpx
 from gateway.clock import Clock
 from gateway.notify.channels.base import DeliveryError, Notification
 from gateway.notify.channels.text import markdown_text, markdown_title, plain_text
+from gateway.notify.redact import redact, redact_url, secrets_of
 
 
 class WebhookKind(StrEnum):
@@ -138,6 +139,8 @@ class WebhookChannel:
             raise ValueError("only DingTalk robots are signed with a secret")
         self.url = url
         self.name = name or f"webhook:{self.kind.value}"
+        # The bot's key or token and the signing secret: never in an error text.
+        self._secrets = (*secrets_of(url), *((secret,) if secret else ()))
         self._client = client
         self._tz = tz
         self._base_url = base_url
@@ -191,6 +194,8 @@ class WebhookChannel:
             raise self._error(f"bad webhook URL: {exc}", False, "url") from exc
         except httpx.TransportError as exc:
             raise self._error(f"connection failed: {exc!r}", True, "transport") from exc
+        except httpx.HTTPError as exc:  # e.g. a body that cannot be decoded
+            raise self._error(f"request failed: {exc!r}", True, "http") from exc
         self._check(response)
 
     def _check(self, response: httpx.Response) -> None:
@@ -215,4 +220,6 @@ class WebhookChannel:
             raise self._error(f"errcode {errcode}: {message}", retryable, f"errcode:{errcode}")
 
     def _error(self, detail: str, retryable: bool, code: str) -> DeliveryError:
-        return DeliveryError(detail, retryable=retryable, channel=self.name, code=code)
+        # httpx puts the URL into some exception texts, and the URL carries the secret.
+        safe = redact(detail.replace(self.url, redact_url(self.url)), self._secrets)
+        return DeliveryError(safe, retryable=retryable, channel=self.name, code=code)
