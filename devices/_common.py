@@ -30,6 +30,14 @@ conversion limit, and small enough that any such number still converts to a floa
 _SPECIAL = re.compile(rb'[\[\]{}"\\]')
 
 
+class ImplausibleTimeError(ValueError):
+    """A well-formed device time outside 2000–2100: a clock that was reset, not a time.
+
+    The event is still good: it is taken at its receipt time and flagged, since rejecting it
+    would let a reset clock swallow a door opening.
+    """
+
+
 class PayloadError(ValueError):
     """A payload field is missing, of the wrong type or out of range; the text says which."""
 
@@ -130,7 +138,12 @@ def number(value: object, key: str) -> float:
 
 
 def parse_ts(value: object) -> datetime | None:
-    """A device time: epoch seconds or ISO 8601 with an offset, 2000–2100; None when absent."""
+    """A device time: epoch seconds or ISO 8601 with an offset; None when absent.
+
+    Raises:
+        PayloadError: The value is no time at all.
+        ImplausibleTimeError: A time outside 2000–2100 (see :func:`device_time`).
+    """
     if value is None:
         return None
     if isinstance(value, bool):
@@ -138,7 +151,7 @@ def parse_ts(value: object) -> datetime | None:
     if isinstance(value, int | float):
         seconds = number(value, "ts")
         if not _EPOCH_MIN <= seconds <= _EPOCH_MAX:
-            raise PayloadError(f"ts {value!r:.40} is not a plausible epoch time")
+            raise ImplausibleTimeError(f"ts {value!r:.40} is not a plausible epoch time")
         return datetime.fromtimestamp(seconds, UTC)
     if isinstance(value, str):
         try:
@@ -148,9 +161,21 @@ def parse_ts(value: object) -> datetime | None:
         if ts.tzinfo is None:
             raise PayloadError(f"ts {value[:40]!r} has no UTC offset")
         if not _TS_MIN <= ts <= _TS_MAX:
-            raise PayloadError(f"ts {value[:40]!r} is not a plausible time (2000–2100)")
+            raise ImplausibleTimeError(f"ts {value[:40]!r} is not a plausible time (2000–2100)")
         return ts
     raise PayloadError(f"ts must be epoch seconds or ISO 8601, got {type(value).__name__}")
+
+
+def device_time(value: object) -> tuple[datetime | None, str | None]:
+    """A device time and, when it was implausible and so left out, why.
+
+    Raises:
+        PayloadError: The value is no time at all.
+    """
+    try:
+        return parse_ts(value), None
+    except ImplausibleTimeError as exc:
+        return None, str(exc)
 
 
 def opt_bool(obj: dict[str, Any], key: str) -> bool | None:

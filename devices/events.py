@@ -121,6 +121,7 @@ class Event:
     seq: int | None = None
     battery: int | None = None
     tamper: bool | None = None
+    clock_fault: str | None = None  # the device's time was left out as implausible, and why
 
     @property
     def kind(self) -> EventKind:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from devices._common import (
     PayloadError,
     body_temperature,
+    device_time,
     json_object,
     opt_battery,
     opt_bool,
     opt_seq,
-    parse_ts,
 )
 from devices.events import (
     Decoded,
@@ -65,9 +65,11 @@ def _status(device: DeviceRef, payload: bytes) -> Decoded:
 def _event(device: DeviceRef, payload: bytes) -> Event:
     obj = json_object(payload)
     kind = obj.get("type")
+    ts, clock_fault = device_time(obj.get("ts"))
     common = {
         "device": device,
-        "ts": parse_ts(obj.get("ts")),
+        "ts": ts,
+        "clock_fault": clock_fault,
         "seq": opt_seq(obj),
         "battery": opt_battery(obj),
         "tamper": opt_bool(obj, "tamper"),

@@ -167,7 +167,8 @@ class MqttSession:
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until the session is connected and subscribed."""
-        await asyncio.wait_for(self._up.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._up.wait()
 
     async def _keep_connected(self) -> None:
         attempt = 0
@@ -372,6 +373,7 @@ class MqttSession:
         """
         try:
             # Shielded: a timeout must not cancel the future of a message paho still holds.
-            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(fut)
         except TimeoutError:
             raise PublishError(f"no PUBACK for {topic} within {timeout}s") from None

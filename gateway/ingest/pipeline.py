@@ -436,7 +436,7 @@ def event_time(
     inside it: a device's clock must never move an opening out of the isolation period.
     """
     if event.ts is None:
-        return received_at, None
+        return received_at, ("device_clock_implausible" if event.clock_fault else None)
     if event.ts > received_at + MAX_CLOCK_AHEAD:
         return received_at, "device_clock_ahead"
     if event.ts < received_at - behind_limit:

@@ -39,7 +39,7 @@ from rules.directory import Directory
 log = logging.getLogger("isogate.ingest")
 
 BATCH_MAX = 1000
-LANE_MESSAGES = 20_000  # messages received and not yet acknowledged, both lanes together
+LANE_MESSAGES = 50_000  # received, not yet acknowledged; above the broker's in-flight window
 LANE_BYTES = 32 * 1024 * 1024  # their payloads
 
 

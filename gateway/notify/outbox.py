@@ -110,8 +110,11 @@ class Outbox:
                 except Exception:
                     log.exception("outbox scan failed; retrying")
                 next_scan = loop.time() + poll_s
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands as the wake-up does, and the gateway would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_scan - loop.time()))
+                async with asyncio.timeout(max(0.0, next_scan - loop.time())):
+                    await self._wake.wait()
 
     async def record(self) -> None:
         """Write down what was delivered (or cancelled) since the last time, in one go.

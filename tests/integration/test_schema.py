@@ -13,10 +13,53 @@ from gateway.store import Store, schema
 from gateway.store.event_data import DoorData, TemperatureData
 
 
-async def test_an_older_database_is_migrated_forward_and_keeps_its_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    """Version 1 with data; a version-2 step adds a column; reopening applies it once."""
+def _as_version_1(conn: sa.Connection) -> None:
+    """Turn a new database back into what isogate's schema 1 made."""
+    conn.execute(sa.text("DROP INDEX ix_events_device_seq"))
+    conn.execute(sa.text("ALTER TABLE events DROP COLUMN mid"))
+    conn.execute(sa.text("ALTER TABLE events DROP COLUMN ts_flag"))
+    conn.execute(sa.text("CREATE UNIQUE INDEX ix_events_device_seq ON events (device_key, seq)"))
+    conn.execute(schema.schema_version.update().values(version=1))
+
+
+async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_path: Path):
+    """Schema 1 with an event: reopened, events gain mid and ts_flag, (device, seq) may repeat."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
+    at = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
+    row = {
+        "received_at": at,
+        "ts": at,
+        "source": "mqtt",
+        "topic": "t",
+        "device_key": "native:door-h1",
+        "kind": "door",
+        "seq": 7,
+        "data": {"open": True},
+        "digest": "0" * 32,
+    }
+    async with Store.open(url) as store:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(_as_version_1)
+        async with store.engine.begin() as conn:
+            await conn.execute(schema.events.insert().values(**row))  # schema 1's columns only
+    async with Store.open(url) as store:
+        async with store.engine.begin() as conn:
+            version = (await conn.execute(sa.select(schema.schema_version.c.version))).scalar()
+            cols = await conn.run_sync(
+                lambda c: [col["name"] for col in sa.inspect(c).get_columns("events")]
+            )
+            # A device that restarted its count may store seq 7 again.
+            await conn.execute(schema.events.insert().values(**row, mid=3))
+        assert version == schema.SCHEMA_VERSION
+        assert {"mid", "ts_flag"} <= set(cols)
+        assert await store.count_events() == 2
+        assert await store.seq_digest("native:door-h1", 7) == "0" * 32
+    async with Store.open(url):
+        pass  # opening again applies nothing twice
+
+
+async def test_a_later_migration_step_runs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A next version's step adds a column; reopening applies it once and keeps the rows."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
     async with Store.open(url) as store:
         await store.add_user("p1", "officer", "tok", datetime.now(UTC))
@@ -24,19 +67,20 @@ async def test_an_older_database_is_migrated_forward_and_keeps_its_rows(
     def add_note_column(op: Operations) -> None:
         op.add_column("users", sa.Column("note", sa.String(64), nullable=True))
 
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(schema.MIGRATIONS, 2, add_note_column)
+    following = schema.SCHEMA_VERSION + 1
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", following)
+    monkeypatch.setitem(schema.MIGRATIONS, following, add_note_column)
     async with Store.open(url) as store:
         async with store.engine.connect() as conn:
             version = (await conn.execute(sa.select(schema.schema_version.c.version))).scalar()
             cols = await conn.run_sync(
                 lambda c: [col["name"] for col in sa.inspect(c).get_columns("users")]
             )
-        assert version == 2
+        assert version == following
         assert "note" in cols
         assert await store.user_by_token("tok") == ("p1", "officer")
     async with Store.open(url):
-        pass  # opening again applies nothing twice
+        pass
 
 
 async def test_a_database_newer_than_the_code_is_refused(

@@ -9,7 +9,15 @@ from __future__ import annotations
 import pytest
 
 from devices import PayloadError, safe_json
-from devices.events import MAX_ADDRESS, MAX_REASON, DeviceRef, HeartbeatEvent, Protocol, Rejected
+from devices.events import (
+    MAX_ADDRESS,
+    MAX_REASON,
+    DeviceRef,
+    DoorEvent,
+    HeartbeatEvent,
+    Protocol,
+    Rejected,
+)
 from devices.router import Router
 
 ROUTER = Router()
@@ -81,9 +89,19 @@ def test_nan_infinity_and_overflowing_numbers_are_rejected(payload: bytes, said:
 
 
 @pytest.mark.parametrize("payload", [NATIVE_ISO_TS_YEAR_9999, NATIVE_ISO_TS_YEAR_1970])
-def test_iso_times_outside_2000_to_2100_are_rejected(payload: bytes) -> None:
-    """An ISO ts is range-checked like the epoch form."""
-    assert "2000–2100" in _rejected("isogate/dev/d1/event", payload).reason
+def test_iso_times_outside_2000_to_2100_are_left_out_not_trusted(payload: bytes) -> None:
+    """An ISO ts is range-checked like the epoch form: the event stays, its time does not."""
+    [event] = ROUTER.decode("isogate/dev/d1/event", payload)
+    assert event.ts is None
+    assert event.clock_fault is not None and "2000–2100" in event.clock_fault
+
+
+def test_a_door_opening_stamped_1970_is_still_an_opening() -> None:
+    """A device whose clock reset to the epoch still reports its door: no time, a fault noted."""
+    payload = b'{"type": "door", "open": true, "ts": 0}'
+    [event] = ROUTER.decode("isogate/dev/d1/event", payload)
+    assert isinstance(event, DoorEvent) and event.open and event.ts is None
+    assert event.clock_fault is not None
 
 
 def test_deep_nesting_in_a_native_event_is_rejected() -> None:
