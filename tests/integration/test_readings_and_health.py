@@ -124,8 +124,13 @@ async def test_silent_sensor_goes_offline_and_clears_when_it_speaks(
             # door-h1 was never heard at all: it goes offline too, which is right.
             alert = await _next_of(h, "device_offline", "/alerts/to/t1", device="door-h2")
             assert alert["recipients"] == ["t1", "w2"]
+            heard = len(await h.running.store.household_events("h2"))
             await asyncio.to_thread(sensor.heartbeat)
-            await asyncio.sleep(0.2)
+
+            async def heard_again() -> bool:
+                return len(await h.running.store.household_events("h2")) > heard
+
+            await h.wait_for(heard_again)
             await advance(clock, 1)  # the next tick notices it is back
             cleared = await _next_of(h, "device_offline", device="door-h2")
             while cleared["status"] != "resolved":
