@@ -222,6 +222,15 @@ async def prepare(settings: Settings, doc: dict[str, Any], at: datetime) -> str:
     return token
 
 
+async def subscribed(link: SimLink, topic: str, timeout: float = 10.0) -> None:
+    """Subscribe ``link`` to ``topic`` at QoS 1 and wait for the broker's SUBACK."""
+    suback = threading.Event()
+    link.client.on_subscribe = lambda *_args: suback.set()
+    link.client.subscribe(topic, qos=1)
+    if not await asyncio.to_thread(suback.wait, timeout):
+        raise TimeoutError(f"no SUBACK for {topic}")
+
+
 @contextlib.asynccontextmanager
 async def running_gateway(
     settings: Settings, broker: BrokerUnderTest, clock: Clock, token: str
@@ -244,8 +253,7 @@ async def running_gateway(
 
     watcher.client.on_message = on_message
     with watcher:
-        watcher.client.subscribe(f"{settings.base_topic}/alerts/#", qos=1)
-        await asyncio.sleep(0.2)  # the SUBACK
+        await subscribed(watcher, f"{settings.base_topic}/alerts/#")
         try:
             yield h
         finally:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from simulators.door import DoorSensor
-from tests.conftest import Harness
+from tests.conftest import Harness, subscribed
 
 
 async def test_door_opened_outside_visit_window_alerts_officer_and_watcher(gateway: Harness):
@@ -164,8 +164,7 @@ async def test_breach_alert_latency_on_loopback(gateway: Harness, capsys: pytest
         officer.client.on_message = lambda _c, _u, m: got.put(
             (time.perf_counter(), json.loads(m.payload))
         )
-        officer.client.subscribe(f"{gateway.base}/alerts/to/p2", qos=1)
-        await asyncio.sleep(0.2)
+        await subscribed(officer, f"{gateway.base}/alerts/to/p2")
         sensor = DoorSensor(link, "door-h2", "native", base_topic=gateway.base)
         for _ in range(n):
             await asyncio.to_thread(sensor.close)

@@ -11,7 +11,15 @@ import httpx
 
 from simulators.ble import BleThermometer
 from simulators.door import DoorSensor
-from tests.conftest import BrokerUnderTest, Harness, advance, at_local, fake_time_gateway, site_doc
+from tests.conftest import (
+    BrokerUnderTest,
+    Harness,
+    advance,
+    at_local,
+    fake_time_gateway,
+    site_doc,
+    subscribed,
+)
 
 
 async def _alerts_until(h: Harness, pred, timeout: float = 5.0) -> list[tuple[str, dict]]:
@@ -167,8 +175,7 @@ async def test_shift_change_publishes_a_handover_to_the_incoming_watcher(
         got: queue.Queue = queue.Queue()
         with h.link() as w2:
             w2.client.on_message = lambda _c, _u, m: got.put(json.loads(m.payload))
-            w2.client.subscribe(f"{h.base}/handover/to/w2", qos=1)
-            await asyncio.sleep(0.2)
+            await subscribed(w2, f"{h.base}/handover/to/w2")
             await advance(clock, 1)
             alert = await _breach(h)
             await advance(clock, 120)
