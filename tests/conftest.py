@@ -8,9 +8,10 @@ import json
 import queue
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,11 +181,21 @@ class Harness:
         return await asyncio.to_thread(self.alerts.get, True, timeout)
 
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not await predicate():
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("condition not met in time")
-            await asyncio.sleep(0.02)
+        """Poll the async ``predicate`` until it holds (TimeoutError after ``timeout`` s)."""
+        await eventually(predicate, timeout)
+
+
+async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    """Poll the async ``predicate`` until it holds; TimeoutError after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+# The gateway each running clock drives, so that advance() can wait for its tick.
+_TICKED_BY: weakref.WeakKeyDictionary[Any, tuple[Harness, datetime]] = weakref.WeakKeyDictionary()
 
 
 def unique_settings(tmp_path: Path, broker: BrokerUnderTest, **over: Any) -> Settings:
@@ -211,6 +222,15 @@ async def prepare(settings: Settings, doc: dict[str, Any], at: datetime) -> str:
     return token
 
 
+async def subscribed(link: SimLink, topic: str, timeout: float = 10.0) -> None:
+    """Subscribe ``link`` to ``topic`` at QoS 1 and wait for the broker's SUBACK."""
+    suback = threading.Event()
+    link.client.on_subscribe = lambda *_args: suback.set()
+    link.client.subscribe(topic, qos=1)
+    if not await asyncio.to_thread(suback.wait, timeout):
+        raise TimeoutError(f"no SUBACK for {topic}")
+
+
 @contextlib.asynccontextmanager
 async def running_gateway(
     settings: Settings, broker: BrokerUnderTest, clock: Clock, token: str
@@ -224,6 +244,8 @@ async def running_gateway(
         task.cancel()
         raise
     h = Harness(settings, running, broker, token, task)
+    # The ticker started before ready and measures its first tick from the clock's time then.
+    _TICKED_BY[clock] = (h, clock.now())
     watcher = SimLink(broker.host, broker.port)
 
     def on_message(_c: Any, _u: Any, msg: Any) -> None:
@@ -231,11 +253,11 @@ async def running_gateway(
 
     watcher.client.on_message = on_message
     with watcher:
-        watcher.client.subscribe(f"{settings.base_topic}/alerts/#", qos=1)
-        await asyncio.sleep(0.2)  # the SUBACK
+        await subscribed(watcher, f"{settings.base_topic}/alerts/#")
         try:
             yield h
         finally:
+            _TICKED_BY.pop(clock, None)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -266,9 +288,37 @@ async def fake_time_gateway(
 
 
 async def advance(clock: Any, seconds: float, settle: float = 0.15) -> None:
-    """Move fake time and let the gateway's tick run."""
+    """Move fake time and wait until the gateway's tick has run (and committed) at the new time.
+
+    The ticker ticks once ``tick_s`` passed since its last tick; when that is not yet so, no
+    tick is due and nothing is waited for. A tick that never commits (a failing ticker) is a
+    TimeoutError: such a test moves the clock itself and waits for what it expects.
+
+    Args:
+        clock: The FakeClock of a gateway started by ``running_gateway``.
+        seconds: How far to move it.
+        settle: Only for a clock no running gateway uses: how long to let pass (in seconds).
+    """
     clock.advance(seconds)
-    await asyncio.sleep(settle)
+    ticked = _TICKED_BY.get(clock)
+    if ticked is None:
+        await asyncio.sleep(settle)
+        return
+    h, started = ticked
+    pipeline = h.running.pipeline
+    now = clock.now()
+    last = pipeline.watch.last_tick
+    previous = started if last is None else max(last, started)
+    if now < previous + timedelta(seconds=h.settings.tick_s):
+        return
+
+    async def ticked_now() -> bool:
+        # The tick stages its time under the desk lock and installs it after the commit; with
+        # the lock free again, the tick at ``now`` committed and handed its notices over.
+        last = pipeline.watch.last_tick
+        return last is not None and last >= now and not pipeline.desk.lock.locked()
+
+    await eventually(ticked_now, timeout=10)
 
 
 def at_local(text: str) -> datetime:

@@ -207,7 +207,11 @@ async def test_commission_ticks_off_each_device_and_names_a_mistyped_one(
             await asyncio.to_thread(door.close)
             typo = DoorSensor(link, "h2 door", "zigbee2mqtt", z2m_base=h.z2m)
             await asyncio.to_thread(typo.open)
-            await asyncio.sleep(1.0)  # seen as a stranger before the last step
+
+            async def stranger_kept() -> bool:
+                return any(u["address"] == "h2 door" for u in await h.running.store.list_unknown())
+
+            await h.wait_for(stranger_kept)  # seen as a stranger before the last step
             await asyncio.to_thread(
                 link.publish,
                 f"{h.base}/dev/therm-r2/event",

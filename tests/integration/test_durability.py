@@ -43,6 +43,9 @@ def _burst(link: SimLink, topic: str, seqs: range) -> None:
     )
 
 
+SENTINEL = 10_000  # a sequence number after the burst's
+
+
 def _quiet_site() -> dict:
     doc = site_doc(door_debounce_s=0)
     # Events are the subject here: h2 is out of isolation, so doors are recorded, not alerted.
@@ -69,9 +72,15 @@ async def test_sigkill_mid_burst_and_5000_while_down_loses_nothing(
             stored_at_kill = len(await _events(settings))
             await asyncio.to_thread(_burst, link, topic, range(3001, 8001))
         gw = start_gateway(settings)
-        seqs = await _wait_events(settings, 8000)
-        await asyncio.sleep(1.0)  # anything redelivered twice would land by now
-        seqs = await _events(settings)
+        await _wait_events(settings, 8000)
+        # A later sentinel on the same topic: stored, it proves every redelivery before it was.
+        with SimLink(broker.host, broker.port) as link:
+            await asyncio.to_thread(_burst, link, topic, range(SENTINEL, SENTINEL + 1))
+        deadline = time.monotonic() + 30
+        while SENTINEL not in (seqs := await _events(settings)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+        assert SENTINEL in seqs
+        seqs = [seq for seq in seqs if seq != SENTINEL]
     finally:
         gw.kill()
         gw.wait(10)

@@ -9,8 +9,17 @@ from pathlib import Path
 
 import httpx
 
+from simulators.ble import BleThermometer
 from simulators.door import DoorSensor
-from tests.conftest import BrokerUnderTest, Harness, advance, at_local, fake_time_gateway, site_doc
+from tests.conftest import (
+    BrokerUnderTest,
+    Harness,
+    advance,
+    at_local,
+    fake_time_gateway,
+    site_doc,
+    subscribed,
+)
 
 
 async def _alerts_until(h: Harness, pred, timeout: float = 5.0) -> list[tuple[str, dict]]:
@@ -27,19 +36,37 @@ async def _alerts_until(h: Harness, pred, timeout: float = 5.0) -> list[tuple[st
     raise TimeoutError(f"no matching alert; saw {[(t, a['type'], a['status']) for t, a in seen]}")
 
 
-async def _drain(h: Harness, wait: float = 0.3) -> list[tuple[str, dict]]:
-    await asyncio.sleep(wait)
-    out = []
-    while not h.alerts.empty():
-        out.append(h.alerts.get_nowait())
-    return out
+async def _all_copies(h: Harness, pred) -> list[tuple[str, dict]]:
+    """Alerts seen until the first one matching ``pred`` arrived on every topic it goes to."""
+    seen = await _alerts_until(h, pred)
+    first = next(a for _, a in seen if pred(("", a)))
+    topics = {f"{h.base}/alerts"} | {f"{h.base}/alerts/to/{p}" for p in first["recipients"]}
+
+    def copy(item: tuple[str, dict]) -> bool:
+        return item[1]["id"] == first["id"] and item[1]["status"] == first["status"]
+
+    while not topics <= {t for t, a in seen if copy((t, a))}:
+        seen += await _alerts_until(h, copy)
+    return seen
+
+
+async def _before_sentinel(h: Harness) -> list[tuple[str, dict]]:
+    """Alerts published before a later sentinel: r1's fever, waited for on all its topics."""
+    with h.link() as link:
+        await asyncio.to_thread(
+            BleThermometer(link, omg_base=h.settings.omg_base_topic).fever, 38.2
+        )
+    seen = await _all_copies(h, lambda i: i[1]["type"] == "fever")
+    sentinel = next(a["id"] for _, a in seen if a["type"] == "fever")
+    return [(t, a) for t, a in seen if a["id"] != sentinel]
 
 
 async def _breach(h: Harness) -> dict:
+    """h2's door opens: its breach, once it reached every topic it goes to."""
     with h.link() as link:
         await asyncio.to_thread(DoorSensor(link, "door-h2", "native", base_topic=h.base).open)
-    seen = await _alerts_until(h, lambda i: i[0].endswith("/alerts"))
-    return seen[-1][1]
+    seen = await _all_copies(h, lambda i: i[1]["type"] == "door_breach")
+    return next(a for t, a in seen if t.endswith("/alerts") and a["type"] == "door_breach")
 
 
 async def test_unacknowledged_breach_escalates_to_the_supervisor(
@@ -49,9 +76,8 @@ async def test_unacknowledged_breach_escalates_to_the_supervisor(
     async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, clock):
         alert = await _breach(h)
         assert alert["recipients"] == ["p2", "w1"]
-        await _drain(h)
         await advance(clock, 119)
-        assert [a for _, a in await _drain(h) if a["id"] == alert["id"]] == []
+        assert [a for _, a in await _before_sentinel(h) if a["id"] == alert["id"]] == []
         await advance(clock, 2)
         seen = await _alerts_until(h, lambda i: i[0].endswith("/alerts/to/s1"))
         up = seen[-1][1]
@@ -71,13 +97,12 @@ async def test_mqtt_ack_stops_escalation(tmp_path: Path, broker: BrokerUnderTest
             await asyncio.to_thread(
                 app.publish, f"{h.base}/ack/{alert['id']}", json.dumps({"by": "p2"})
             )
-        seen = await _alerts_until(h, lambda i: i[1]["status"] == "acknowledged")
+        seen = await _all_copies(h, lambda i: i[1]["status"] == "acknowledged")
         assert seen[-1][1]["id"] == alert["id"]
-        await _drain(h)
         for _ in range(5):
             await advance(clock, 130)
         # Other alerts happen meanwhile (the door stays open); the breach is never heard again.
-        assert [a for _, a in await _drain(h) if a["id"] == alert["id"]] == []
+        assert [a for _, a in await _before_sentinel(h) if a["id"] == alert["id"]] == []
         stored = await h.running.store.get_alert(alert["id"])
         assert stored.status.value == "acknowledged"
         assert stored.acked_by == "p2"
@@ -130,7 +155,7 @@ async def test_roster_gap_raises_no_watcher_on_duty_to_the_supervisor(
     start = at_local("2026-11-23 07:59")
     async with fake_time_gateway(tmp_path, broker, start, doc) as (h, clock):
         await advance(clock, 30)
-        assert await _drain(h) == []
+        assert await _before_sentinel(h) == []
         await advance(clock, 31)
         seen = await _alerts_until(h, lambda i: i[0].endswith("/alerts/to/s1"))
         gap = seen[-1][1]
@@ -150,8 +175,7 @@ async def test_shift_change_publishes_a_handover_to_the_incoming_watcher(
         got: queue.Queue = queue.Queue()
         with h.link() as w2:
             w2.client.on_message = lambda _c, _u, m: got.put(json.loads(m.payload))
-            w2.client.subscribe(f"{h.base}/handover/to/w2", qos=1)
-            await asyncio.sleep(0.2)
+            await subscribed(w2, f"{h.base}/handover/to/w2")
             await advance(clock, 1)
             alert = await _breach(h)
             await advance(clock, 120)

@@ -11,7 +11,7 @@ from gateway import metrics
 from gateway.ingest.pipeline import Pipeline
 from gateway.store.records import OutboxItem
 from simulators.door import DoorSensor
-from tests.conftest import BrokerUnderTest, Harness, advance, at_local, fake_time_gateway
+from tests.conftest import BrokerUnderTest, Harness, at_local, fake_time_gateway
 
 FAULTS = 3
 
@@ -38,19 +38,34 @@ async def test_a_failing_tick_is_restarted_while_a_door_breach_still_alerts(
     before = _restarts("gateway.tick")
     async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, clock):
         health = h.running.health
-        await advance(clock, 1.0)
+
+        async def tick_down() -> bool:
+            return "task:gateway.tick" in {p.name for p in health.parts() if not p.ok}
+
+        # advance() waits for a committed tick, which this ticker never makes until it heals.
+        clock.advance(1.0)
+        await h.wait_for(tick_down)
         down = {p.name: p for p in health.parts() if not p.ok}
-        assert "task:gateway.tick" in down, health.parts()
         assert "rule step fault" in (down["task:gateway.tick"].reason or "")
         with h.link() as link:
             sensor = DoorSensor(link, "h1/front door", "zigbee2mqtt", z2m_base=h.z2m)
             await asyncio.to_thread(sensor.open)
             _topic, alert = await h.next_alert()
         assert alert["type"] == "door_breach"
-        for _ in range(40):  # restarts wait at most a few fake seconds, then 10 s of clean run
-            await advance(clock, 1.0, settle=0.05)
+
+        moved = 0
+
+        async def ticking_again_and_healthy() -> bool:
+            # Restarts wait at most a few fake seconds, then 10 s of clean run heal the part.
+            nonlocal moved
             if calls > FAULTS + 2 and health.ok():
-                break
+                return True
+            assert moved < 60, f"not healed after {moved} fake seconds; {calls} ticks"
+            clock.advance(1.0)
+            moved += 1
+            return False
+
+        await h.wait_for(ticking_again_and_healthy, timeout=20)
         assert calls > FAULTS + 2  # ticking again, more than once
         assert [p.name for p in health.parts() if not p.ok] == []
         assert not h.task.done()
