@@ -259,8 +259,13 @@ async def running_gateway(
         finally:
             _TICKED_BY.pop(clock, None)
             task.cancel()
+            # A gateway that does not stop is a bug to see, not a suite that hangs.
+            done, _ = await asyncio.wait({task}, timeout=20)
+            if not done:
+                stuck = [t.get_name() for t in asyncio.all_tasks() if not t.done()]
+                raise RuntimeError(f"the gateway did not stop within 20 s; tasks: {stuck[:20]}")
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                task.result()
 
 
 @pytest.fixture
