@@ -13,7 +13,7 @@ from datetime import datetime
 from devices.events import DeviceRef, Protocol, Rejected
 from devices.rflink import RepeatFilter, RFLinkPacket, SerialReceiver, interpret, parse_line
 from gateway.backoff import full_jitter
-from gateway.ingest.pipeline import Arrival
+from gateway.ingest.arrival import Arrival
 from rules.directory import Directory
 
 log = logging.getLogger("isogate.rflink")

@@ -28,9 +28,10 @@ from gateway.alerting.operations import AlertOps
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
 from gateway.health import Health
+from gateway.ingest.arrival import Arrival, excerpt, rejected_record
 from gateway.ingest.lanes import Lane, Lanes
 from gateway.ingest.mqtt import Inbound, MqttSession
-from gateway.ingest.pipeline import Arrival, Pipeline, excerpt, rejected_record
+from gateway.ingest.pipeline import Pipeline
 from gateway.notify.outbox import Outbox
 from gateway.store import Store
 from gateway.store.records import OutboxItem, Writes

@@ -11,7 +11,8 @@ import pytest
 from devices.router import Router
 from gateway.alerting.desk import AlertDesk
 from gateway.clock import FakeClock
-from gateway.ingest.pipeline import Arrival, Pipeline
+from gateway.ingest.arrival import Arrival
+from gateway.ingest.pipeline import Pipeline
 from gateway.site.stored import current_directory, save_site
 from gateway.store import Store
 from rules.site import Site

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from gateway.ingest.arrival import Arrival, digest
 from gateway.ingest.mqtt import Inbound
-from gateway.ingest.pipeline import Arrival, digest
 from gateway.store import Store, schema
 from tests.conftest import Harness
 

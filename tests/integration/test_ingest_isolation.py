@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from gateway import metrics
-from gateway.ingest.pipeline import Arrival
+from gateway.ingest.arrival import Arrival
 from tests.conftest import Harness
 
 DOOR_OPEN = json.dumps({"type": "door", "open": True}).encode()

@@ -171,7 +171,7 @@ async def test_a_line_whose_processing_fails_once_is_retried_and_reading_goes_on
     sim: RFLinkSimulator,
 ) -> None:
     """The pipeline refuses the first door frame once: it is tried again, and the next follows."""
-    from gateway.ingest.pipeline import Arrival
+    from gateway.ingest.arrival import Arrival
     from gateway.ingest.radio import run_receiver
     from rules.directory import Directory
     from rules.site import Site

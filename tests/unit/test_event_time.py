@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devices.router import Router
-from gateway.ingest.pipeline import MAX_CLOCK_BEHIND, event_time
+from gateway.ingest.arrival import MAX_CLOCK_BEHIND, event_time
 from rules.directory import Binding, Directory
 from rules.site import Site
 from tests.conftest import site_doc
