@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES = Counter(
     "isogate_messages_total",
     "Device messages by outcome",
-    ["outcome"],  # accepted | rejected | duplicate | unknown_device | ignored
+    ["outcome"],  # accepted | rejected | duplicate | unknown_device | ignored | ack
 )
 ALERTS = Counter("isogate_alerts_raised_total", "Alerts raised", ["type"])
 DELIVERIES = Counter(

@@ -246,6 +246,7 @@ class Ingest:
                 if by not in self.pipeline.directory.staff:
                     raise ValueError(f"{by!r} is not on the site's staff")
                 await self.ops.ack(alert_id, by)
+                metrics.MESSAGES.labels("ack").inc()
                 return
             except (ValueError, AlertError) as exc:
                 reason = f"ack refused: {exc}"
@@ -257,6 +258,7 @@ class Ingest:
                 reason = f"ack could not be applied: {_first_line(exc)}"
             arrival = Arrival("mqtt", m.topic, m.payload, m.received_at)
             await self._commit_alone(Writes(rejected=[rejected_record(arrival, reason)]))
+            metrics.MESSAGES.labels("rejected").inc()
             return
 
     # --- health -------------------------------------------------------------------------------
