@@ -51,6 +51,7 @@ class Lanes:
         self._bytes = 0
         self._paused = False
         self._ready = asyncio.Event()
+        self._gauges = {lane: metrics.INGEST_QUEUED.labels(lane.value) for lane in Lane}
 
     def __len__(self) -> int:
         return self._count
@@ -70,7 +71,6 @@ class Lanes:
         self._queues[lane].append((self._now(), message))
         self._count += 1
         self._bytes += len(message.payload)
-        metrics.INGEST_QUEUED.labels(lane.value).set(len(self._queues[lane]))
         self._ready.set()
         if not self._paused and (self._count >= self.max_messages or self._bytes >= self.max_bytes):
             self._paused = True
@@ -93,7 +93,9 @@ class Lanes:
             batch.append(queue.popleft()[1])
         self._count -= len(batch)
         self._bytes -= sum(len(m.payload) for m in batch)
-        metrics.INGEST_QUEUED.labels(lane.value).set(len(queue))
+        # The gauges are set per batch, not per message: a label look-up costs microseconds.
+        for each, waiting in self._queues.items():
+            self._gauges[each].set(len(waiting))
         if self._paused and (
             self._count <= self.max_messages // 2 and self._bytes <= self.max_bytes // 2
         ):
