@@ -79,7 +79,9 @@ def report(door: list[Outcome], tampered: list[Outcome]) -> None:
     fp = sum(o.motion and not o.scene.truth.door_activity for o in door)
     fn = sum(not o.motion and o.scene.truth.door_activity for o in door)
     positives = sum(o.scene.truth.door_activity for o in door)
-    print(f"scenes: {len(door)} door ({positives} with someone at the door), {len(tampered)} tamper")
+    print(
+        f"scenes: {len(door)} door ({positives} with someone at the door), {len(tampered)} tamper"
+    )
     print(f"precision: {tp / max(tp + fp, 1):.2f}")
     print(f"recall: {tp / max(tp + fn, 1):.2f}")
     hard = [o for o in door if o.scene.kind in HARD_NEGATIVES]

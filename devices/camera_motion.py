@@ -30,6 +30,8 @@ import numpy.typing as npt
 from devices.camera import Gray, roi_mask
 
 Floats = npt.NDArray[np.float32]
+Blob = tuple[int, int, int, int, int]
+"""A connected blob: left, top, width, height (analysed pixels), area."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,16 +172,16 @@ class MotionDetector:
         # A person covers a small share of the frame: the frame's mean difference is noise.
         self._noise += min(alpha * 4.0, 1.0) * (typical - self._noise)
 
-        fg = cv2.bitwise_and(fg, self._mask)
-        fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
-        fg = cv2.dilate(fg, self._kernel, iterations=2)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
-        blob = self._person_like(stats[1:count]) if count > 1 else None
+        # Open to drop specks (rain, grain), dilate to join a body's parts into one blob.
+        inside = cv2.bitwise_and(fg, self._mask)
+        opened = cv2.morphologyEx(inside, cv2.MORPH_OPEN, self._kernel)
+        joined = cv2.dilate(opened, self._kernel, iterations=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        blob = self._person_like(np.asarray(stats, np.int32)[1:count]) if count > 1 else None
         return self._track(blob, frame.shape, now)
 
     def _ratio(self, frame: Gray) -> Floats:
-        f = frame.astype(np.float32)
-        f = cv2.GaussianBlur(f, (5, 5), 0)
+        f = cv2.GaussianBlur(frame.astype(np.float32), (5, 5), 0)
         k = max(3, frame.shape[0] // 8) | 1
         local = cv2.blur(f, (k, k))
         return np.asarray(cv2.divide(f + 6.0, local + 6.0), np.float32)
@@ -195,20 +197,17 @@ class MotionDetector:
         self._settled_at = now + self.settings.settle_s
         self._end_run()
 
-    def _person_like(self, stats: npt.NDArray[np.int32]) -> npt.NDArray[np.int32] | None:
-        """The largest compact blob of person-like size, if any (its x, y, w, h, area)."""
+    def _person_like(self, stats: npt.NDArray[np.int32]) -> Blob | None:
+        """The largest compact blob of person-like size, if any."""
         min_area = _MIN_BLOB * self._roi_area / self.settings.sensitivity
-        areas = stats[:, cv2.CC_STAT_AREA]
-        best = int(np.argmax(areas))
-        row = stats[best]
-        x, y, w, h, area = (int(v) for v in row)
-        if area < min_area or area < _MIN_FILL * w * h:
-            return None
-        return row
+        best: Blob | None = None
+        for row in stats.tolist():
+            x, y, w, h, area = (int(v) for v in row)
+            if area >= min_area and area >= _MIN_FILL * w * h and (best is None or area > best[4]):
+                best = (x, y, w, h, area)
+        return best
 
-    def _track(
-        self, blob: npt.NDArray[np.int32] | None, shape: tuple[int, ...], now: float
-    ) -> MotionVerdict:
+    def _track(self, blob: Blob | None, shape: tuple[int, ...], now: float) -> MotionVerdict:
         s = self.settings
         if blob is None:
             if self._run_start is not None and now - self._last_blob_t > s.max_gap_s:
@@ -220,7 +219,7 @@ class MotionDetector:
         self._run_frames += 1
         self._last_blob_t = now
         rows, cols = shape[0], shape[1]
-        x, y, w, h, area = (int(v) for v in blob)
+        x, y, w, h, area = blob
         return MotionVerdict(
             motion=self._sustained(now),
             candidate=True,

@@ -52,8 +52,8 @@ class TamperSettings:
 
     hold_s: float = 5.0
     interval_s: float = 0.25
-    covered_std: float = 12.0
-    covered_entropy: float = 4.0
+    covered_std: float = 6.0
+    covered_entropy: float = 2.0
     defocus_ratio: float = 0.3
     moved_correlation: float = 0.35
 
@@ -147,7 +147,7 @@ class TamperDetector:
         return self._verdict
 
     def _scores(self, frame: Gray) -> TamperScores:
-        mean, std = cv2.meanStdDev(frame)
+        _, std = cv2.meanStdDev(frame)
         hist = cv2.calcHist([frame], [0], None, [64], [0, 256]).ravel()
         p = hist[hist > 0] / frame.size
         entropy = float(-(p * np.log2(p)).sum())

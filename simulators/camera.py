@@ -176,7 +176,7 @@ class _Renderer:
         lx, ly = float(r.uniform(200, 440)), float(r.uniform(-60, 60))
         # A ceiling lamp: bright under it, falling off along the corridor.
         self.lamp = (1.0 / (1.0 + ((xx - lx) ** 2 + (yy - ly) ** 2) / 250.0**2)).astype(np.float32)
-        self.vignette = (1.0 - 0.45 * (((xx - W / 2) / W) ** 2 + ((yy - H / 2) / H) ** 2) * 2.5)
+        self.vignette = 1.0 - 0.45 * (((xx - W / 2) / W) ** 2 + ((yy - H / 2) / H) ** 2) * 2.5
         self.vignette = self.vignette.astype(np.float32)
         self.ambient = float(r.uniform(0.35, 0.6))
         self.lamp_gain = float(r.uniform(0.6, 1.0))
@@ -184,8 +184,11 @@ class _Renderer:
         self.person = _Person(r, scene)
         self.shadow_dir = 1 if r.random() < 0.5 else -1
         self.shadow_y = float(r.uniform(200, 320))
-        self.moved = (float(r.uniform(40, 90)) * (1 if r.random() < 0.5 else -1),
-                      float(r.uniform(-30, 30)), float(r.uniform(-10, 10)))
+        self.moved = (
+            float(r.uniform(40, 90)) * (1 if r.random() < 0.5 else -1),
+            float(r.uniform(-30, 30)),
+            float(r.uniform(-10, 10)),
+        )
         self.hand = np.array([r.uniform(60, 110), r.uniform(70, 120), r.uniform(110, 160)])
 
     def frames(self) -> Iterator[tuple[float, Image]]:
@@ -293,17 +296,26 @@ class _Person:
             return img
         out = img.copy()
         feet, h = 440, self.height
-        shade = (lambda c: np.full(3, float(c.mean()) * 0.9 + 0.1, np.float32)) if night else None
+        # Under the camera's IR lamp fabric and skin reflect strongly: the figure shows light.
+        shade = (lambda c: np.full(3, 0.75 + 0.2 * float(c.mean()), np.float32)) if night else None
         cloth = shade(self.cloth) if shade else self.cloth
         trousers = shade(self.trousers) if shade else self.trousers
         skin = shade(self.skin) if shade else self.skin
         cx = round(x)
         top = round(feet - h)
-        cv2.rectangle(out, (cx - 26, round(feet - h * 0.48)), (cx + 26, feet), trousers.tolist(), -1)
-        cv2.rectangle(out, (cx - 36, round(top + h * 0.16)), (cx + 36, round(feet - h * 0.45)),
-                      cloth.tolist(), -1)
-        cv2.ellipse(out, (cx, round(top + h * 0.08)), (19, round(h * 0.08)), 0, 0, 360,
-                    skin.tolist(), -1)
+        cv2.rectangle(
+            out, (cx - 26, round(feet - h * 0.48)), (cx + 26, feet), trousers.tolist(), -1
+        )
+        cv2.rectangle(
+            out,
+            (cx - 36, round(top + h * 0.16)),
+            (cx + 36, round(feet - h * 0.45)),
+            cloth.tolist(),
+            -1,
+        )
+        cv2.ellipse(
+            out, (cx, round(top + h * 0.08)), (19, round(h * 0.08)), 0, 0, 360, skin.tolist(), -1
+        )
         return out
 
 
