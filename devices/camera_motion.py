@@ -11,9 +11,9 @@ without an object detector behind it needs to:
   new reflectances) does not.
 * **Noise-adaptive threshold.** The threshold follows the frame's typical temporal difference,
   so the IR night mode's grain and rain raise it instead of passing as motion.
-* **Lighting events.** A change over a large share of the whole frame, or a jump in its mean
-  brightness, is taken as lighting: the background is re-seeded until the picture settles,
-  and no motion is reported meanwhile.
+* **Lighting events.** A change over a large share of the whole frame, a median pixel that
+  changes well past the usual noise, or a jump in the mean brightness, is taken as lighting:
+  the background is re-seeded until the picture settles, and no motion is reported meanwhile.
 * **Person-like and sustained.** Only a compact blob of person-like size inside the door's
   region of interest counts, and only once it has persisted for ``min_duration_s``.
 """
@@ -85,12 +85,14 @@ class MotionVerdict:
 
 
 # Thresholds in units of the ratio image (1.0 = the local mean brightness).
-_BASE_THRESHOLD = 0.14
+_BASE_THRESHOLD = 0.08
 _NOISE_FACTOR = 4.0
 _MIN_BLOB = 0.05  # of the region of interest, at sensitivity 1
 _MIN_FILL = 0.3  # blob area over its box: a person, not a scatter of specks
 _BRIGHTNESS_JUMP = 0.12  # relative change of the mean brightness from one frame to the next
 _STEADY = 0.03
+_SPREAD_FACTOR = 2.5  # median change over the frame's usual mean change: the whole frame moved
+_SPREAD_FLOOR = 0.003
 
 
 class MotionDetector:
@@ -153,7 +155,11 @@ class MotionDetector:
         fg = np.asarray(diff > threshold, np.uint8)
         changed = float(cv2.countNonZero(fg)) / fg.size
 
-        if jump > _BRIGHTNESS_JUMP or changed > s.lighting_share:
+        # The median pixel's change ignores a body (a minority of the frame) but not a change
+        # of the whole picture: the IR switch's new grain and gray levels, or a light.
+        spread = float(np.median(diff[::3, ::3]))
+        frame_wide = spread > _SPREAD_FACTOR * self._noise and spread > _SPREAD_FLOOR
+        if jump > _BRIGHTNESS_JUMP or changed > s.lighting_share or frame_wide:
             self._settled_at = now + s.settle_s
         if self._settled_at is not None:
             # Lighting: follow the new picture, learn its noise, and report nothing.

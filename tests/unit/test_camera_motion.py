@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -82,3 +84,25 @@ def test_sensitivity_out_of_range_is_refused():
     """A sensitivity of zero would make every speck motion: it is refused."""
     with pytest.raises(ValueError, match="sensitivity"):
         MotionSettings(sensitivity=0.0)
+
+
+@pytest.mark.parametrize("seed", [5000, 5001])
+def test_an_ir_switch_that_barely_moves_the_brightness_is_still_lighting(seed: int):
+    """The IR switch changes the door's gray level but not the mean: its grain gives it away."""
+    result = verdicts(SceneKind.IR_SWITCH, seed)
+    assert any(v.lighting for t, v in result if t > 2.0)
+    assert not any(v.motion for _, v in result)
+
+
+@pytest.mark.parametrize("seed", [900031, 5002])
+def test_a_person_crossing_the_door_at_night_is_motion(seed: int):
+    """Under IR, with its low contrast and grain, a person crossing the door is still motion."""
+    scene = make_scene(SceneKind.CROSSING, seed)
+    detector = MotionDetector(DOOR_ROI)
+    night = dataclasses.replace(scene, night=True)
+    seen = False
+    for t, jpeg in night.jpegs():
+        frame = decode_for_analysis(jpeg)
+        assert isinstance(frame, AnalysisFrame)
+        seen |= detector.detect(frame.gray, t).motion
+    assert seen
