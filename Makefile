@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench bench-camera lint format clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.rss
+
+# Door-camera analysis on 200 labelled synthetic scenes (several minutes; not part of `test`).
+bench-camera: $(STAMP)
+	$(BIN)/python -m bench.camera
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
