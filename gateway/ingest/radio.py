@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from devices.events import DeviceRef, Protocol, Rejected
-from devices.rflink import RepeatFilter, RFLinkPacket, SerialReceiver, interpret, parse_line
+from devices.rflink import RepeatFilter, RFLinkPacket, interpret, parse_line
+from devices.rflink_serial import SerialReceiver
 from gateway.backoff import full_jitter
 from gateway.ingest.arrival import Arrival
 from rules.directory import Directory

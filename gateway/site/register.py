@@ -45,74 +45,24 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from devices.events import is_mac, normalize_mac
 from gateway.site.check import SiteDocument
+from gateway.site.columns import (
+    COLUMNS,
+    DOOR_PROTOCOLS,
+    FLAG_SEP,
+    HEADERS,
+    HOUSEHOLD,
+    IGNORED,
+    PHONE,
+    REQUIRED,
+    VIDEO,
+    parse_time,
+)
 from gateway.site.errors import Loc, Locator, SiteError, SiteFileError, render
 from gateway.site.partial import validate_partial
 from rules.site import Site
-
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "household_id": ("household_id", "户号"),
-    "address": ("address", "地址"),
-    "resident_id": ("resident_id", "人员编号"),
-    "name": ("name", "姓名"),
-    "flags": ("flags", "标记"),
-    "phone": ("phone", "电话"),
-    "officer": ("officer", "包保民警"),
-    "doctor": ("doctor", "随访医生"),
-    "technician": ("technician", "安装人员"),
-    "supervisor": ("supervisor", "包保干部"),
-    "isolation_start": ("isolation_start", "隔离开始"),
-    "isolation_end": ("isolation_end", "隔离结束"),
-    "door_protocol": ("door_protocol", "门磁协议"),
-    "door_address": ("door_address", "门磁地址"),
-    "thermometer_address": ("thermometer_address", "体温计地址"),
-    "camera": ("camera", "摄像头"),
-}
-_IGNORED = ("no", "remark", "序号", "备注")
-_REQUIRED = ("household_id", "address", "resident_id", "name")
-_HOUSEHOLD = (
-    "address",
-    "officer",
-    "doctor",
-    "technician",
-    "supervisor",
-    "isolation_start",
-    "isolation_end",
-    "door_protocol",
-    "door_address",
-    "camera",
-)
-_HEADERS = {name.casefold(): key for key, names in _COLUMNS.items() for name in names}
-_DOOR_PROTOCOLS = ("zigbee2mqtt", "rflink", "native")
-_FLAG_SEP = re.compile(r"[;；、,，]")
-_PHONE = re.compile(r"^\+?[0-9]{5,15}$")
-_CN_DATE = re.compile(
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
-)
-_VIDEO = re.compile(r"^(rtsps?|https?|file)://|^/|\.(mp4|mkv|avi|mov)$", re.IGNORECASE)
-
-
-def parse_time(text: str) -> datetime | None:
-    """``2026-11-20 00:00``, ``2026/11/20 0:00``, ``2026-11-20T00:00``, ``2026年11月20日`` → naive.
-
-    Returns None when the text is none of these forms.
-    """
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    m = _CN_DATE.match(text)
-    if not m:
-        return None
-    try:
-        year, month, day, hour, minute, second = (int(g or 0) for g in m.groups())
-        return datetime(year, month, day, hour, minute, second)
-    except ValueError:  # 2026-02-30
-        return None
 
 
 @dataclass
@@ -138,10 +88,10 @@ class _Reader:
 
     def title(self, key: str) -> str:
         """The column's header as written, or in the file's language when it has none."""
-        if key in self.titles or key not in _COLUMNS:
+        if key in self.titles or key not in COLUMNS:
             return self.titles.get(key, key)
         chinese = any(not t.isascii() for t in self.titles.values())
-        return _COLUMNS[key][1 if chinese else 0]
+        return COLUMNS[key][1 if chinese else 0]
 
     def error(self, row: int, key: str, reason: str) -> None:
         self.errors.append(SiteError(self.source, row, self.title(key), reason))
@@ -155,7 +105,7 @@ class _Reader:
             hh = self.households.setdefault(hid, _Household(hid, row))
         else:
             hh = previous
-        for key in _HOUSEHOLD:
+        for key in HOUSEHOLD:
             text = cells.get(key, "")
             if not text:
                 continue
@@ -215,7 +165,7 @@ def read_register(
     columns, titles, errors = _header(rows[0], source)
     reader = _Reader(source, titles)
     reader.errors += errors
-    if any(key not in columns for key in _REQUIRED):
+    if any(key not in columns for key in REQUIRED):
         raise SiteFileError(reader.errors)  # every row would repeat it
     hh: _Household | None = None
     for row, raw in enumerate(rows[1:], start=2):
@@ -266,18 +216,18 @@ def _header(
     errors: list[SiteError] = []
     for i, raw in enumerate(header):
         title = raw.strip().strip("\u3000")
-        key = _HEADERS.get(title.casefold())
+        key = HEADERS.get(title.casefold())
         if key is None:
-            if title and title.casefold() not in _IGNORED:
-                known = ", ".join(n for names in _COLUMNS.values() for n in names)
+            if title and title.casefold() not in IGNORED:
+                known = ", ".join(n for names in COLUMNS.values() for n in names)
                 errors.append(SiteError(source, 1, title, f"unknown column; known: {known}"))
         elif key in columns:
             errors.append(SiteError(source, 1, title, f"a second {titles[key]} column"))
         else:
             columns[key], titles[key] = i, title
-    for key in _REQUIRED:
+    for key in REQUIRED:
         if key not in columns:
-            names = " / ".join(_COLUMNS[key])
+            names = " / ".join(COLUMNS[key])
             errors.append(SiteError(source, 1, names, "required column is missing"))
     return columns, titles, errors
 
@@ -345,8 +295,8 @@ class _Builder:
                 self.reader.error(address[1], "door_protocol", f"needed with {address[0]}")
             return None
         name = str(protocol[0]).lower()
-        if name not in _DOOR_PROTOCOLS:
-            reason = f"{protocol[0]!r} is not one of {', '.join(_DOOR_PROTOCOLS)}"
+        if name not in DOOR_PROTOCOLS:
+            reason = f"{protocol[0]!r} is not one of {', '.join(DOOR_PROTOCOLS)}"
             self.reader.error(protocol[1], "door_protocol", reason)
             return None
         self.put(loc, protocol[1], "door_protocol")
@@ -366,7 +316,7 @@ class _Builder:
             cam["protocol"] = "mqtt"
         elif text.lower().startswith("frigate:"):
             cam["protocol"], cam["address"] = "frigate", text.split(":", 1)[1].strip()
-        elif _VIDEO.search(text):
+        elif VIDEO.search(text):
             cam["protocol"], cam["source"] = "url", text
         else:
             reason = f"{text!r}: expected mqtt, frigate:<name>, an rtsp:// or http:// URL or a file"
@@ -380,7 +330,7 @@ class _Builder:
         self.put(loc, row, "resident_id")
         for key in ("id", "name", "flags"):
             self.put((*loc, key), row, "resident_id" if key == "id" else key)
-        flags = [f.strip() for f in _FLAG_SEP.split(cells.get("flags", ""))]
+        flags = [f.strip() for f in FLAG_SEP.split(cells.get("flags", ""))]
         resident: dict[str, object] = {
             "id": cells["resident_id"],
             "name": cells.get("name", ""),
@@ -389,7 +339,7 @@ class _Builder:
         if not resident["name"]:
             self.bad.append((*loc, "name"))  # reported as "required" while reading the row
         phone = re.sub(r"[\s-]", "", cells.get("phone", ""))
-        if phone and not _PHONE.match(phone):
+        if phone and not PHONE.match(phone):
             self.reader.error(row, "phone", f"{cells['phone']!r} is not a phone number")
         elif phone:
             resident["phone"] = phone

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from devices.events import DeviceRef, DoorEvent, HeartbeatEvent, Protocol, Rejected
-from devices.rflink import RepeatFilter, RFLinkPacket, SerialReceiver, interpret, parse_line
+from devices.rflink import RepeatFilter, RFLinkPacket, interpret, parse_line
+from devices.rflink_serial import SerialReceiver
 from simulators.rflink import Ev1527Contact, RFLinkSimulator
 
 TIMEOUT_S = 3.0

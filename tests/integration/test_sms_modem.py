@@ -12,7 +12,8 @@ import pytest
 
 from gateway.clock import SystemClock
 from gateway.notify.channels.base import DeliveryError
-from gateway.notify.channels.sms import INIT_COMMANDS, GsmModem, SmsChannel, ucs2_hex
+from gateway.notify.channels.sms import INIT_COMMANDS, GsmModem, ucs2_hex
+from gateway.notify.channels.sms_channel import SmsChannel
 from gateway.notify.channels.text import sms_text, split_sms, utf16_len
 from simulators.modem import ModemSimulator
 from tests.samples import BREACH as SAMPLE

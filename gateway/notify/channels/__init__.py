@@ -5,7 +5,8 @@ on failure; the outbox decides about retries.
 """
 
 from gateway.notify.channels.base import Channel, DeliveryError, Notification
-from gateway.notify.channels.sms import GsmModem, SmsChannel, cms_retryable, ucs2_hex
+from gateway.notify.channels.sms import GsmModem, cms_retryable, ucs2_hex
+from gateway.notify.channels.sms_channel import SmsChannel
 from gateway.notify.channels.text import (
     SMS_LIMIT,
     markdown_text,
