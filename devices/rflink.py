@@ -28,7 +28,7 @@ HeartbeatEvent with ``battery=5`` (below any sane ``low_battery_pct``, the radio
 Open-only sensors (one code, sent on opening) need nothing here: they decode to "open", and the
 door rule counts them closed again after the device's ``open_hold_s``.
 
-``SerialReceiver`` is the I/O side: it owns the port and yields raw lines with their receipt time.
+``devices.rflink_serial.SerialReceiver`` is the I/O side: it owns the port and yields raw lines.
 """
 
 from __future__ import annotations
