@@ -7,12 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from api.auth import User
-from api.context import ApiContext, Authed, Ctx, alert_out, errors, visible
+from api.context import Authed, Ctx, alert_for, alert_out, errors, visible
 from api.models import AlertDetailOut, AlertOut, DeliveryOut, HistoryOut, StatusFilter
 from gateway.alerting.desk import AlertError
 from gateway.alerting.operations import ANSWER_WITHIN_S, DatabaseBusyError
-from gateway.store.records import Alert
 from rules.alerts import AlertType
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -22,14 +20,6 @@ class Note(BaseModel):
     """Body of ack/resolve."""
 
     note: str | None = Field(None, max_length=2000)
-
-
-async def _alert_for(ctx: ApiContext, user: User, alert_id: str) -> Alert:
-    alert = await ctx.store.get_alert(alert_id)
-    if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    visible(ctx, user, alert.household_id)
-    return alert
 
 
 @router.get("", responses=errors(401, 403, 404))
@@ -60,7 +50,7 @@ async def list_alerts(
 @router.get("/{alert_id}", responses=errors(401, 403, 404))
 async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
     """One alert with its history and where each notice of it stands."""
-    alert = await _alert_for(ctx, user, alert_id)
+    alert = await alert_for(ctx, user, alert_id)
     history = await ctx.store.alert_history(alert_id)
     deliveries = await ctx.store.alert_deliveries(alert_id)
     return AlertDetailOut(
@@ -78,7 +68,7 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
 @router.post("/{alert_id}/ack", responses=errors(401, 403, 404, 409, 503))
 async def ack(ctx: Ctx, alert_id: str, user: Authed, body: Note | None = None) -> AlertOut:
     """Acknowledge: escalation stops. 503 when the database does not take it in time."""
-    await _alert_for(ctx, user, alert_id)
+    await alert_for(ctx, user, alert_id)
     try:
         return alert_out(ctx, await ctx.ops.ack(alert_id, user.name, within=ANSWER_WITHIN_S))
     except AlertError as exc:
@@ -90,7 +80,7 @@ async def ack(ctx: Ctx, alert_id: str, user: Authed, body: Note | None = None) -
 @router.post("/{alert_id}/resolve", responses=errors(401, 403, 404, 409, 503))
 async def resolve(ctx: Ctx, alert_id: str, user: Authed, body: Note) -> AlertOut:
     """Resolve with a note (a door breach needs one, else 422)."""
-    await _alert_for(ctx, user, alert_id)
+    await alert_for(ctx, user, alert_id)
     try:
         changed = await ctx.ops.resolve(alert_id, user.name, body.note, within=ANSWER_WITHIN_S)
     except AlertError as exc:

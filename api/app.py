@@ -9,7 +9,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, households
+from api import alerts, evidence, households
 from api.auth import User
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
@@ -47,6 +47,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(title="isogate", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.ctx = ctx
     app.include_router(alerts.router)
+    app.include_router(evidence.router)
     app.include_router(households.router)
     ctx.health.probe(
         "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"

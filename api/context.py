@@ -12,6 +12,7 @@ from api.auth import User, current_user
 from api.models import AlertOut, ErrorOut
 from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
+from gateway.camera.evidence import EvidenceStore
 from gateway.health import Health
 from gateway.store import Store
 from gateway.store.records import Alert
@@ -26,6 +27,8 @@ class ApiContext:
     ops: AlertOps
     broker_up: Callable[[], bool]
     health: Health
+    evidence: EvidenceStore | None = None
+    """Alerts' evidence files; None where none is kept (the evidence routes answer 404)."""
 
 
 def _context(request: Request) -> ApiContext:
@@ -56,6 +59,15 @@ def visible(ctx: ApiContext, user: User, household_id: str) -> None:
         raise HTTPException(404, f"no household {household_id}")
     if not user.may_see(household_id, ctx.desk.directory):
         raise HTTPException(403, f"household {household_id} is not assigned to {user.name}")
+
+
+async def alert_for(ctx: ApiContext, user: User, alert_id: str) -> Alert:
+    """The alert ``alert_id`` as the user may see it: 404 when unknown, 403 out of scope."""
+    alert = await ctx.store.get_alert(alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    visible(ctx, user, alert.household_id)
+    return alert
 
 
 def alert_out(ctx: ApiContext, alert: Alert) -> AlertOut:

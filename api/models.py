@@ -65,6 +65,9 @@ class AlertOut(BaseModel):
     escalation_level: int
     message: str
     snapshot: str | None = Field(description="link to the snapshot; null when there is none")
+    seen_by_camera: bool = Field(
+        False, description="a camera saw someone at the door around this door opening"
+    )
     count: int = Field(description="how many times it happened while active")
     updated_at: str = Field(json_schema_extra={"format": "date-time"})
     acked_by: str | None

@@ -18,23 +18,17 @@ front of the lens is not tamper.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from devices.camera import Gray
+from devices.events import CameraFault as TamperKind  # re-exported: the detector's verdicts
+
+__all__ = ["TamperDetector", "TamperKind", "TamperScores", "TamperSettings", "TamperVerdict"]
 
 Floats = npt.NDArray[np.float32]
-
-
-class TamperKind(StrEnum):
-    """How a camera has been tampered with."""
-
-    COVERED = "covered"
-    DEFOCUSED = "defocused"
-    MOVED = "moved"
 
 
 @dataclass(frozen=True, slots=True)

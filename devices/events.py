@@ -8,7 +8,7 @@ RFLink ``EV1527:0a1b2c``); the gateway maps addresses to bound devices.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -49,6 +49,7 @@ class EventKind(StrEnum):
     STATUS = "status"
     TAMPER = "tamper"
     FRAME = "frame"
+    MOTION = "motion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +174,66 @@ class StatusEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FrameEvent(Event):
-    """One camera image (JPEG bytes)."""
+    """A camera is sending good frames: the first one, then a summary now and then.
 
-    jpeg: bytes = field(repr=False)
+    The image itself never enters the event log; frames are analysed as they come and kept as
+    evidence only around alerts. ``frames`` and ``bad`` count what arrived since the last summary;
+    a summary with no good frame (``frames`` 0) says the camera sends only bad ones, and
+    ``fault`` why the last was refused.
+    """
+
+    size: int
+    width: int
+    height: int
+    frames: int = 1
+    bad: int = 0
+    fault: str | None = None
 
     @property
     def kind(self) -> EventKind:
         return EventKind.FRAME
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MotionEvent(Event):
+    """Someone at the door as a camera saw it: a run of motion began (``active``) or ended.
+
+    From the gateway's own analysis, ``score`` is the blob's share of the door region and
+    ``box`` its box as fractions of the frame. From Frigate, ``ref`` is Frigate's event id,
+    ``label`` what it detected, ``zones`` the zones the object is in now, and ``snapshot``
+    whether Frigate has a snapshot of it.
+    """
+
+    active: bool
+    score: float | None = None
+    box: tuple[float, float, float, float] | None = None
+    ref: str | None = None
+    label: str | None = None
+    zones: tuple[str, ...] = ()
+    snapshot: bool = False
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind.MOTION
+
+
+class CameraFault(StrEnum):
+    """What the camera tamper analysis found."""
+
+    COVERED = "covered"
+    DEFOCUSED = "defocused"
+    MOVED = "moved"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraTamperEvent(Event):
+    """The camera's view was tampered with (``tamper`` True, and how) or is clear again."""
+
+    fault: CameraFault | None = None
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind.TAMPER
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from devices import ble, native, zigbee2mqtt
+from devices import ble, frigate, native, zigbee2mqtt
 from devices.events import (
     MAX_ADDRESS,
     MAX_KEY,
@@ -35,12 +35,14 @@ class Router:
         base_topic: the native devices' base topic.
         z2m_base: zigbee2mqtt's base topic.
         omg_base: OpenMQTTGateway's / Theengs Gateway's base topic.
+        frigate_base: Frigate's topic prefix.
         max_payload: the largest payload decoded, in bytes; a larger one is rejected unread.
     """
 
     base_topic: str = "isogate"
     z2m_base: str = "zigbee2mqtt"
     omg_base: str = "home"
+    frigate_base: str = "frigate"
     max_payload: int = MAX_PAYLOAD
 
     def subscriptions(self) -> list[str]:
@@ -50,6 +52,8 @@ class Router:
             f"{self.base_topic}/dev/+/status",
             f"{self.z2m_base}/#",
             f"{self.omg_base}/+/BTtoMQTT/#",
+            f"{self.frigate_base}/events",
+            f"{self.frigate_base}/stats",
         ]
 
     def decode(self, topic: str, payload: bytes) -> Decoded:
@@ -75,6 +79,8 @@ class Router:
             return zigbee2mqtt.decode(self.z2m_base, topic, payload)
         if topic.startswith(self.omg_base + "/"):
             return ble.decode(self.omg_base, topic, payload)
+        if topic.startswith(self.frigate_base + "/"):
+            return frigate.decode(self.frigate_base, topic, payload)
         return Ignored(f"no decoder for topic {topic[:80]!r}")
 
 

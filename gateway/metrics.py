@@ -36,3 +36,12 @@ INGEST_QUEUED = Gauge(
 INGEST_OLDEST_S = Gauge(
     "isogate_ingest_oldest_seconds", "Age of the oldest received-but-unacknowledged message"
 )
+CAMERA_FRAMES = Counter(
+    "isogate_camera_frames_total",
+    "Camera frames by what became of them: analysed, bad, dropped over the rate cap, dropped "
+    "while the camera's previous frame was still analysed, from an unbound camera",
+    ["outcome"],
+)
+CAMERA_ANALYSIS_SECONDS = Histogram(
+    "isogate_camera_analysis_seconds", "Decode and analysis of one camera frame"
+)

@@ -232,6 +232,21 @@ def simulate_rflink(ctx: typer.Context) -> None:
     raise typer.Exit(rflink.main(list(ctx.args)))
 
 
+@simulate_app.command("camera", context_settings=PASS_THROUGH)
+def simulate_camera(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """A door camera's synthetic scene: publish|write|serve (--kind visit|crossing|light_on|
+    ir_switch|shadow|covered|moved|defocused|…, --camera, --seed, --speed, --seconds, --out)."""
+    from simulators import camera_feed
+
+    argv = list(ctx.args)
+    if argv and argv[0] == "publish":
+        settings = _settings(config)
+        where = BrokerAddress.parse(settings.mqtt_url)
+        broker = ["--host", where.host, "--port", str(where.port)]
+        argv = [argv[0], *broker, "--base-topic", settings.base_topic, *argv[1:]]
+    raise typer.Exit(camera_feed.main(argv))
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()

@@ -23,6 +23,11 @@ from api.app import ApiContext, create_app
 from devices.router import Router
 from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
+from gateway.bus import AlertChanged, EventStored
+from gateway.camera.captures import EVIDENCE_TYPES, Captures
+from gateway.camera.evidence import EvidenceStore
+from gateway.camera.hub import CameraHub
+from gateway.camera.pulled import run_pulled
 from gateway.clock import Clock
 from gateway.health import Health
 from gateway.ingest.mqtt import MqttSession
@@ -51,6 +56,8 @@ class Running:
     outbox: Outbox
     ingest: Ingest
     health: Health
+    cameras: CameraHub
+    evidence: EvidenceStore
     site_revision: int = 0
     http_port: int | None = None
 
@@ -69,7 +76,12 @@ class Gateway:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.router = Router(settings.base_topic, settings.z2m_base_topic, settings.omg_base_topic)
+        self.router = Router(
+            settings.base_topic,
+            settings.z2m_base_topic,
+            settings.omg_base_topic,
+            frigate_base=settings.frigate_base_topic,
+        )
 
     async def run(self, on_ready: Callable[[Running], None] | None = None) -> None:
         """Run until cancelled."""
@@ -108,34 +120,52 @@ class Gateway:
                 health=health,
                 session=session,
             )
-            running = Running(s, store, session, pipeline, ops, outbox, ingest, health, revision)
+            evidence = EvidenceStore(s.data_dir.resolve() / "evidence", clock=self.clock)
+            hub = CameraHub(
+                lambda: pipeline.directory,
+                ingest.process_local,
+                Captures(
+                    evidence, lambda: pipeline.directory, lambda c: hub.preroll(c), self.clock
+                ),
+                self.clock,
+                s.data_dir,
+                base_topic=s.base_topic,
+            )
+            ingest.take_frames(hub.on_mqtt_frame)
+            desk.evidence = lambda hh, kind: kind in EVIDENCE_TYPES and hub.can_see(hh)
+            running = Running(
+                s, store, session, pipeline, ops, outbox, ingest, health, hub, evidence, revision
+            )
             health.probe("broker", lambda: None if session.connected else "not connected")
-            async with session, deliveries, asyncio.TaskGroup() as tg:
-                server = self._http(running)
+            with contextlib.closing(hub):  # the analysis threads go with the gateway
+                async with session, deliveries, asyncio.TaskGroup() as tg:
+                    server = self._http(running)
 
-                def start(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-                    tg.create_task(supervise(name, work, self.clock, health), name=name)
+                    def start(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+                        tg.create_task(supervise(name, work, self.clock, health), name=name)
 
-                start("gateway.mqtt", session.run)
-                start("gateway.ingest", ingest.run)
-                start("gateway.outbox", outbox.run)
-                start("gateway.tick", lambda: self._tick(running))
-                start("gateway.site", lambda: self._site(running))
-                start("gateway.http", lambda: self._serve(server))
-                if s.rflink_port:
-                    start("gateway.rflink", lambda: self._rflink(running))
-                await session.wait_connected(timeout=None)
-                while not server.started:
-                    await asyncio.sleep(0.01)
-                running.http_port = server.servers[0].sockets[0].getsockname()[1]
-                log.info(
-                    "gateway up: broker %s, API http://%s:%s",
-                    s.mqtt_url,
-                    s.http_host,
-                    running.http_port,
-                )
-                if on_ready is not None:
-                    on_ready(running)
+                    start("gateway.mqtt", session.run)
+                    start("gateway.ingest", ingest.run)
+                    start("gateway.outbox", outbox.run)
+                    start("gateway.tick", lambda: self._tick(running))
+                    start("gateway.site", lambda: self._site(running))
+                    start("gateway.http", lambda: self._serve(server))
+                    start("gateway.camera", lambda: self._camera(running))
+                    start("gateway.pulled", lambda: run_pulled(hub))
+                    if s.rflink_port:
+                        start("gateway.rflink", lambda: self._rflink(running))
+                    await session.wait_connected(timeout=None)
+                    while not server.started:
+                        await asyncio.sleep(0.01)
+                    running.http_port = server.servers[0].sockets[0].getsockname()[1]
+                    log.info(
+                        "gateway up: broker %s, API http://%s:%s",
+                        s.mqtt_url,
+                        s.http_host,
+                        running.http_port,
+                    )
+                    if on_ready is not None:
+                        on_ready(running)
 
     def _http(self, running: Running) -> _Server:
         ctx = ApiContext(
@@ -144,6 +174,7 @@ class Gateway:
             running.ops,
             lambda: running.session.connected,
             running.health,
+            evidence=running.evidence,
         )
         config = uvicorn.Config(
             create_app(ctx),
@@ -164,6 +195,18 @@ class Gateway:
             server.should_exit = True
             await inner
             raise
+
+    async def _camera(self, r: Running) -> None:
+        """Camera analysis to the pipeline, and evidence opened on door and camera alerts."""
+        with r.pipeline.desk.bus.subscribe() as news:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(r.cameras.run(), name="camera.hub")
+                while True:
+                    item = await news.get()
+                    if isinstance(item, AlertChanged) and item.alert.snapshot:
+                        await r.cameras.on_alert(item.alert)
+                    elif isinstance(item, EventStored):
+                        r.cameras.on_event(item)
 
     async def _rflink(self, r: Running) -> None:
         assert self.settings.rflink_port is not None

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     client_id: str = Field("isogate-gateway", min_length=1, max_length=64)
     z2m_base_topic: str = Field("zigbee2mqtt", min_length=1)
     omg_base_topic: str = Field("home", min_length=1, description="OpenMQTTGateway/Theengs base")
+    frigate_base_topic: str = Field("frigate", min_length=1, description="Frigate's MQTT base")
     rflink_port: str | None = Field(
         None, description="RFLink receiver: device path or pyserial URL"
     )

@@ -1,4 +1,4 @@
-"""Alert types and the decisions rules return: raise an alert, or clear one."""
+"""Alert types and the decisions rules return: raise an alert, clear one, or mark one seen."""
 
 from __future__ import annotations
 
@@ -95,4 +95,24 @@ class Clear:
         return (self.household, self.type.value, self.device or "")
 
 
-Decision = Raise | Clear
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A camera saw someone at the door around a door opening that was a breach.
+
+    Marks the ``door_breach`` alert of ``(household, device)`` as seen by ``camera``: the
+    evidence around ``opened_at`` and ``motion_at`` belongs to it.
+    """
+
+    household: str
+    device: str  # the door device whose door_breach alert is marked
+    camera: str
+    opened_at: datetime
+    motion_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The de-duplication key of the ``door_breach`` alert this marks."""
+        return (self.household, AlertType.DOOR_BREACH.value, self.device)
+
+
+Decision = Raise | Clear | Seen

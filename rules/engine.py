@@ -1,4 +1,4 @@
-"""The watch: per-device and per-resident rule state, and the dispatch of events and ticks.
+"""The watch: per-device, per-resident and per-household rule state; events and ticks dispatched.
 
 Pure: the caller gives each event with its time and the current time, and calls ``tick`` with
 the time; the watch answers with decisions. Its state is a projection the gateway rebuilds from
@@ -11,12 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from devices.events import DoorEvent, Event, StatusEvent, TemperatureEvent
-from rules import coverage, door, health, readings
+from devices.events import (
+    CameraTamperEvent,
+    DoorEvent,
+    Event,
+    FrameEvent,
+    MotionEvent,
+    StatusEvent,
+    TemperatureEvent,
+)
+from rules import camera, coverage, door, health, readings
 from rules.alerts import Decision
+from rules.camera import CameraState
 from rules.coverage import CoverageState
 from rules.directory import Binding, Directory
-from rules.door import DoorState
+from rules.door import DoorReport, DoorState, DoorStep, DoorVerdict
 from rules.health import DeviceHealth
 from rules.readings import ReadingState, ResidentKey
 from rules.site import DeviceKind
@@ -32,7 +41,7 @@ class Outcome:
 
 
 class Watch:
-    """Rule state for a site's devices and residents, staged until the caller commits.
+    """Rule state for a site's devices, residents and door cameras, staged until the caller commits.
 
     ``reference`` is when the gateway began watching (start, or a site reload): a device never
     heard from is silent since then. ``last_tick`` is persisted so that a restart neither
@@ -55,6 +64,7 @@ class Watch:
         devices: Mapping[str, DeviceHealth] | None = None,
         residents: Mapping[ResidentKey, ReadingState] | None = None,
         gaps: CoverageState | None = None,
+        cameras: Mapping[str, CameraState] | None = None,
     ) -> None:
         """Start from committed state (empty, or as rebuilt from the store)."""
         self.directory = directory
@@ -62,6 +72,8 @@ class Watch:
         self.doors: Staged[str, DoorState] = Staged(doors)
         self.health: Staged[str, DeviceHealth] = Staged(devices)
         self.readings: Staged[ResidentKey, ReadingState] = Staged(residents)
+        # By household: its recent door openings and camera motion runs.
+        self.cameras: Staged[str, CameraState] = Staged(cameras)
         self._coverage = gaps or CoverageState()
         self._ticks: tuple[datetime | None, datetime | None] = (None, last_tick)
         self._staged_coverage: CoverageState | None = None
@@ -88,6 +100,7 @@ class Watch:
         self.doors.install()
         self.health.install()
         self.readings.install()
+        self.cameras.install()
         if self._staged_coverage is not None:
             self._coverage = self._staged_coverage
         if self._staged_ticks is not None:
@@ -99,6 +112,7 @@ class Watch:
         self.doors.discard()
         self.health.discard()
         self.readings.discard()
+        self.cameras.discard()
         self._staged_coverage = self._staged_ticks = None
 
     def reindex(self, directory: Directory, now: datetime) -> None:
@@ -106,6 +120,7 @@ class Watch:
         self.directory = directory
         self.reference = now
         self.doors.retain(lambda k: directory.device(k) is not None)
+        self.cameras.retain(lambda k: k in directory.households)
 
     def on_event(self, binding: Binding, event: Event, at: datetime, now: datetime) -> Outcome:
         """Apply one event of a bound device, staged.
@@ -123,29 +138,42 @@ class Watch:
         dev = binding.device
         decisions: list[Decision] = []
         hs = self.health.get(dev.id) or DeviceHealth(watched_since=self.reference)
-        hs = health.on_message(hs, at, event.online if isinstance(event, StatusEvent) else None)
+        if isinstance(event, FrameEvent) and event.frames == 0:
+            hs = health.on_bad_frames(hs, event.fault or "bad frames")
+        else:
+            online = event.online if isinstance(event, StatusEvent) else None
+            hs = health.on_message(hs, at, online)
         if event.battery is not None:
             hs, more = health.on_battery(hs, event.battery, at, binding, self.directory, now=now)
             decisions.extend(more)
         if event.tamper is not None:
-            hs, more = health.on_tamper(hs, event.tamper, at, binding, self.directory, now=now)
+            fault = event.fault if isinstance(event, CameraTamperEvent) else None
+            hs, more = health.on_tamper(
+                hs, event.tamper, at, binding, self.directory, now=now, fault=fault
+            )
             decisions.extend(more)
         self.health[dev.id] = hs
         note: str | None = None
         if isinstance(event, DoorEvent) and dev.kind is DeviceKind.DOOR:
-            result = door.step(
-                self.doors.get(dev.id, DoorState()),
-                event.open,
-                at,
-                binding,
-                self.directory,
-                now=now,
-            )
+            before = self.doors.get(dev.id, DoorState())
+            result = door.step(before, event.open, at, binding, self.directory, now=now)
             self.doors[dev.id] = result.state
             note = result.report.value
             if result.verdict is not None:
                 note += "/" + result.verdict.value
             decisions.extend(result.decisions)
+            opened_at = _opened_at(before, result, at)
+            if opened_at is not None:
+                breach = result.verdict is DoorVerdict.BREACH
+                decisions.extend(self._opening(binding, opened_at, breach, now))
+        elif isinstance(event, MotionEvent) and dev.kind is DeviceKind.CAMERA:
+            hh = binding.household.id
+            current = self.cameras.get(hh) or CameraState()
+            run = camera.on_motion(current, event, at, binding, self.directory, now=now)
+            if run.state is not current:
+                self.cameras[hh] = run.state
+            note = run.report.value
+            decisions.extend(run.decisions)
         elif isinstance(event, TemperatureEvent) and dev.resident is not None:
             key = (binding.household.id, dev.resident)
             state, more = readings.step(
@@ -161,7 +189,11 @@ class Watch:
         return Outcome(note, tuple(decisions))
 
     def tick(self, now: datetime) -> list[Decision]:
-        """Time-driven checks, staged: doors left open, silent devices, missed readings, gaps."""
+        """Time-driven checks, staged: doors, silent devices, readings, gaps, motion at the door.
+
+        Doors: a bounced opening judged, an open-only hold run out, a door left open. Motion at
+        the door: a camera's run that no door opening claimed within the window.
+        """
         d = self.directory
         out: list[Decision] = []
         for dev_id, state in list(self.doors.items()):
@@ -171,6 +203,17 @@ class Watch:
                 if new is not state:
                     self.doors[dev_id] = new
                 out.extend(more)
+                if state.open and state.moved_at is not None and new.moved_at is None:
+                    # The opening bounces left standing was judged now, as made when it moved.
+                    breach = door.opening_verdict(binding, state.moved_at) is DoorVerdict.BREACH
+                    out.extend(self._opening(binding, state.moved_at, breach, now))
+        for hh, cams in list(self.cameras.items()):
+            new_cams, more = camera.tick(cams, now, d)
+            if not (new_cams.openings or new_cams.runs):
+                del self.cameras[hh]
+            elif new_cams is not cams:
+                self.cameras[hh] = new_cams
+            out.extend(more)
         devices, more = health.tick(self.health, now, d, self.reference)
         self.health.replace_all(devices)
         out.extend(more)
@@ -181,3 +224,35 @@ class Watch:
         out.extend(more)
         self._staged_ticks = (self.last_tick, now)
         return out
+
+    def _opening(
+        self, binding: Binding, at: datetime, breach: bool, now: datetime
+    ) -> tuple[Decision, ...]:
+        """Tell the household's camera correlation of a door opening the door rule judged."""
+        hh = binding.household
+        if not camera.has_camera(hh):
+            return ()
+        state, decisions = camera.on_opening(
+            self.cameras.get(hh.id) or CameraState(),
+            binding.device.id,
+            at,
+            breach,
+            hh,
+            self.directory,
+            now=now,
+        )
+        self.cameras[hh.id] = state
+        return decisions
+
+
+def _opened_at(before: DoorState, result: DoorStep, at: datetime) -> datetime | None:
+    """When the opening ``door.step`` judged happened, or None when it judged none.
+
+    The report's own opening happened at ``at``; an opening that bounces left standing and that
+    this report's time settled happened when the door moved (``before.moved_at``).
+    """
+    if result.verdict is None:
+        return None
+    if result.report is DoorReport.CHANGE and result.state.open:
+        return at
+    return before.moved_at

@@ -31,9 +31,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from devices.events import CameraFault
 from rules.alerts import AlertType, Clear, Decision, Raise
 from rules.directory import Binding, Directory
-from rules.site import DeviceKind, Household
+from rules.site import Device, DeviceKind, Household
 
 BATTERY_HYSTERESIS = 5
 """Points above ``low_battery_pct`` a battery must reach before ``low_battery`` clears."""
@@ -43,6 +44,13 @@ KIND_NAMES: dict[DeviceKind, str] = {
     DeviceKind.THERMOMETER: "体温计",
     DeviceKind.CAMERA: "摄像头",
 }
+
+FAULT_NAMES: dict[CameraFault, str] = {
+    CameraFault.COVERED: "镜头被遮挡",
+    CameraFault.DEFOCUSED: "镜头失焦",
+    CameraFault.MOVED: "摄像头被移动",
+}
+"""What a camera tamper fault is called in a ``tamper`` message."""
 
 
 class Link(StrEnum):
@@ -70,12 +78,15 @@ class DeviceHealth:
     low_battery_raised: bool = False
     tamper: bool = False
     tamper_raised: bool = False
+    fault: str | None = None  # a camera sending only bad frames, and why the last was bad
 
 
-def allowance_s(kind: DeviceKind, directory: Directory) -> int:
-    """Seconds of silence allowed for a device kind."""
+def allowance_s(device: Device, directory: Directory) -> int:
+    """Seconds of silence allowed for a device: its own ``offline_s``, else its kind's."""
+    if device.offline_s is not None:
+        return device.offline_s
     policy = directory.policy
-    return policy.offline_s_by_kind.get(kind, policy.device_offline_s)
+    return policy.offline_s_by_kind.get(device.kind, policy.device_offline_s)
 
 
 def on_message(state: DeviceHealth, at: datetime, online: bool | None) -> DeviceHealth:
@@ -97,8 +108,16 @@ def on_message(state: DeviceHealth, at: datetime, online: bool | None) -> Device
         return replace(state, link=Link.OFFLINE, link_since=at)
     last_seen = at if state.last_seen is None else max(state.last_seen, at)
     if state.link is Link.ONLINE:
-        return replace(state, last_seen=last_seen)
-    return replace(state, last_seen=last_seen, link=Link.ONLINE, link_since=at)
+        return replace(state, last_seen=last_seen, fault=None)
+    return replace(state, last_seen=last_seen, link=Link.ONLINE, link_since=at, fault=None)
+
+
+def on_bad_frames(state: DeviceHealth, fault: str) -> DeviceHealth:
+    """A camera has sent only bad frames for a while: it counts as offline, with the reason.
+
+    Its next good frame (``on_message``) clears the fault, and the tick then clears the alert.
+    """
+    return replace(state, fault=fault)
 
 
 def tick(
@@ -192,6 +211,7 @@ def on_tamper(
     directory: Directory,
     *,
     now: datetime,
+    fault: CameraFault | None = None,
 ) -> tuple[DeviceHealth, tuple[Decision, ...]]:
     """Apply a tamper flag reported at ``at``; never clears (see the module docstring).
 
@@ -202,6 +222,8 @@ def on_tamper(
         binding: The device and its household.
         directory: The site.
         now: The gateway's time: an alert goes to whoever is on duty now.
+        fault: What a camera's tamper analysis found (covered, defocused, moved): named in the
+            message instead of "被拆动".
 
     Returns:
         The new state and a ``tamper`` Raise when the flag is newly True during isolation.
@@ -214,12 +236,13 @@ def on_tamper(
     if state.tamper_raised or not _isolated(hh, at):
         return st, ()
     local = at.astimezone(directory.site.tz)
+    what = "被拆动" if fault is None else FAULT_NAMES[fault]
     raise_ = Raise(
         AlertType.TAMPER,
         hh.id,
         dev.id,
         at,
-        f"防拆: {hh.address} {KIND_NAMES[dev.kind]} {dev.id} {local:%H:%M} 被拆动",
+        f"防拆: {hh.address} {KIND_NAMES[dev.kind]} {dev.id} {local:%H:%M} {what}",
         directory.recipients(AlertType.TAMPER, hh, now),
     )
     return replace(st, tamper_raised=True), (raise_,)
@@ -229,13 +252,15 @@ def _offline_reason(
     st: DeviceHealth, now: datetime, binding: Binding, directory: Directory
 ) -> str | None:
     """Why the device counts as offline at ``now`` (Chinese, for the message), or None."""
+    if st.fault is not None:
+        return f"只发来坏帧 ({st.fault[:120]})"
     if st.link is Link.OFFLINE and st.link_since is not None:
         down = now - st.link_since
         if down >= timedelta(seconds=directory.policy.offline_grace_s):
             return f"报告离线已 {_minutes(down)} 分钟"
     heard = st.last_seen or st.watched_since
     silent = now - heard
-    if silent >= timedelta(seconds=allowance_s(binding.device.kind, directory)):
+    if silent >= timedelta(seconds=allowance_s(binding.device, directory)):
         return f"已 {_minutes(silent)} 分钟无消息"
     return None
 

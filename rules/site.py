@@ -122,7 +122,12 @@ class Policy(Strict):
     offline_s_by_kind: dict[DeviceKind, int] = Field(
         # A battery contact sensor reports about hourly when nothing happens (Aqara: ~50 min); a
         # clinical thermometer speaks only when used, twice a day. Mains devices: the default.
-        default_factory=lambda: {DeviceKind.DOOR: 4200, DeviceKind.THERMOMETER: 14 * 3600},
+        # A camera sends frames all the time, or at least a periodic frame each minute.
+        default_factory=lambda: {
+            DeviceKind.DOOR: 4200,
+            DeviceKind.THERMOMETER: 14 * 3600,
+            DeviceKind.CAMERA: 180,
+        },
         description="Silence allowed per device kind, overrides device_offline_s",
     )
     offline_grace_s: int = Field(
@@ -133,6 +138,12 @@ class Policy(Strict):
     escalation: list[Role] = Field(
         default_factory=lambda: [Role.WATCHER, Role.OFFICER, Role.SUPERVISOR], min_length=1
     )
+    camera_window_s: float = Field(
+        20, ge=1, le=300, description="Motion this close to a door opening is the same visit"
+    )
+    evidence_before_s: float = Field(5, ge=0, le=60, description="Evidence kept before an alert")
+    evidence_after_s: float = Field(10, ge=0, le=120, description="Evidence kept after it")
+    evidence_days: int = Field(30, ge=1, le=3650, description="Evidence files kept this long")
     escalate_severities: list[Severity] = Field(
         default_factory=lambda: [Severity.CRITICAL, Severity.HIGH],
         description="Severities that escalate when not acknowledged; a dead battery does not "
@@ -230,7 +241,7 @@ class Device(Strict):
     address: str | None = Field(None, min_length=1, max_length=128)
     resident: Id | None = None
     roi: list[tuple[float, float]] | None = Field(None, min_length=3)
-    source: str | None = None
+    source: str | None = Field(None, description="Camera: URL or video file; Frigate: its URL")
     open_cmd: str = Field("ON", description="RFLink: the CMD that means open")
     codes: dict[str, DoorSignal] = Field(
         default_factory=dict,
@@ -239,6 +250,14 @@ class Device(Strict):
     open_hold_s: float | None = Field(
         None, gt=0, le=3600, description="Open-only sensor: counts as open this long"
     )
+    offline_s: int | None = Field(
+        None, ge=10, le=7 * 86_400, description="Silence allowed; overrides the policy's"
+    )
+    sensitivity: float = Field(
+        1.0, ge=0.1, le=10, description="Camera: motion sensitivity (2 = twice as sensitive)"
+    )
+    fps: float = Field(10, gt=0, le=30, description="Camera: frames analysed per second, at most")
+    zone: str | None = Field(None, max_length=64, description="Frigate: the door's zone")
 
     @model_validator(mode="after")
     def _consistent(self) -> Device:

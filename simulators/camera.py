@@ -105,6 +105,15 @@ class Scene:
         """The scene's frames as (seconds from the start, 640×480 BGR image)."""
         yield from _Renderer(self).frames()
 
+    def presence(self) -> tuple[float, float] | None:
+        """When the person-sized figure overlaps the door, in seconds from the scene's start.
+
+        Returns:
+            ``(enter, leave)``: the figure overlaps the door in the frames at ``enter <= t <
+            leave`` (``leave`` is the scene's end when it is still there); None when nobody comes.
+        """
+        return _Renderer(self).person.door_span(self.duration_s)
+
     def jpegs(self, quality: int = 80) -> Iterator[tuple[float, bytes]]:
         """The scene's frames as (seconds from the start, JPEG bytes)."""
         for t, image in self.frames():
@@ -262,6 +271,9 @@ class _Renderer:
 class _Person:
     """A person-sized figure: head, torso, legs, in clothes of a random shade."""
 
+    HALF_WIDTH = 36
+    """Half the torso's width, its widest part, in pixels."""
+
     def __init__(self, r: np.random.Generator, scene: Scene) -> None:
         self.kind = scene.kind
         self.start = float(r.uniform(1.5, max(1.6, scene.duration_s - 7.0)))
@@ -290,6 +302,24 @@ class _Person:
         x = door_x - self.dir * self.speed * (dt - walk - self.stay)
         return x if -80 <= x <= W + 80 else None
 
+    def door_span(self, duration: float) -> tuple[float, float] | None:
+        """When the torso overlaps the door's box (see ``x_at``), clipped to the scene."""
+        if self.kind not in (SceneKind.CROSSING, SceneKind.VISIT):
+            return None
+        door_x = (DOOR[0] + DOOR[2]) / 2
+        edge = -60.0 if self.dir > 0 else W + 60.0
+        # The figure's centre between these two overlaps the door; it comes in over ``near``.
+        near, far = DOOR[0] - self.HALF_WIDTH, DOOR[2] + self.HALF_WIDTH
+        if self.dir < 0:
+            near, far = far, near
+        enter = self.start + abs(near - edge) / self.speed
+        if self.kind is SceneKind.CROSSING:
+            leave = self.start + abs(far - edge) / self.speed
+        else:  # walks up, stands, and goes back the way it came
+            walk = abs(door_x - edge) / self.speed
+            leave = self.start + walk + self.stay + abs(door_x - near) / self.speed
+        return (enter, min(leave, duration)) if enter < duration else None
+
     def draw(self, img: Floats, t: float, night: bool) -> Floats:
         x = self.x_at(t)
         if x is None:
@@ -308,8 +338,8 @@ class _Person:
         )
         cv2.rectangle(
             out,
-            (cx - 36, round(top + h * 0.16)),
-            (cx + 36, round(feet - h * 0.45)),
+            (cx - self.HALF_WIDTH, round(top + h * 0.16)),
+            (cx + self.HALF_WIDTH, round(feet - h * 0.45)),
             cloth.tolist(),
             -1,
         )

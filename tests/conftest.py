@@ -208,6 +208,7 @@ def unique_settings(tmp_path: Path, broker: BrokerUnderTest, **over: Any) -> Set
         "base_topic": f"isogate-{tag}",
         "z2m_base_topic": f"z2m-{tag}",
         "omg_base_topic": f"home-{tag}",
+        "frigate_base_topic": f"frigate-{tag}",
         "client_id": f"isogate-test-{tag}",
     }
     return Settings(**(values | over))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from gateway.ids import ulid
 from gateway.notify.channels.base import Notification
 from gateway.store.records import Alert, HistoryEntry, OutboxItem, Writes
 from rules import escalation
-from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise
+from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise, Seen
 from rules.directory import Directory
 from rules.site import ChannelKind
 
@@ -47,6 +48,9 @@ class AlertDesk:
         # condition's end (the door closed) still resolves it.
         self._acked: dict[tuple[str, str, str], Alert] = {}
         self._staged: dict[str, Alert] = {}
+        # Whether a camera will give evidence for a new alert of this household and type; the
+        # alert then links its snapshot (set by the composition root when cameras are watched).
+        self.evidence: Callable[[str, AlertType], bool] | None = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -108,6 +112,8 @@ class AlertDesk:
         """Stage what a rule decided; returns the alert it created or changed."""
         if isinstance(decision, Raise):
             return self._raise(decision, now, w)
+        if isinstance(decision, Seen):
+            return self._seen(decision, now, w)
         return self._clear(decision, now, w)
 
     def _raise(self, d: Raise, now: datetime, w: Writes) -> Alert:
@@ -124,8 +130,9 @@ class AlertDesk:
             w.history.append(HistoryEntry(alert.id, now, "repeated", None, d.message))
             self._announce(alert, w, now, change="repeated")
             return alert
+        alert_id = ulid(now)
         alert = Alert(
-            id=ulid(now),
+            id=alert_id,
             type=d.type,
             severity=d.severity,
             household_id=d.household,
@@ -139,12 +146,32 @@ class AlertDesk:
             escalation_level=0,
             message=d.message,
             next_escalation_at=escalation.next_escalation(0, now, self.directory.policy),
+            snapshot=self._snapshot(alert_id, d),
         )
         self._stage(w, alert)
         w.new_alert_ids.add(alert.id)
         w.history.append(HistoryEntry(alert.id, now, "raised", None, d.message))
         self._announce(alert, w, now, change="raised")
         return alert
+
+    def _seen(self, d: Seen, now: datetime, w: Writes) -> Alert | None:
+        """Mark a door breach as seen by the camera (once); consoles are told, nobody buzzed."""
+        current = self._current(d.key) or self._acknowledged(d.key)
+        if current is None or current.seen_at is not None:
+            return None
+        alert = replace(current, seen_at=d.motion_at, updated_at=now)
+        self._stage(w, alert)
+        local = d.motion_at.astimezone(self.directory.tz)
+        said = f"摄像头 {d.camera} {local:%H:%M:%S} 见门口有人"
+        w.history.append(HistoryEntry(alert.id, now, "seen_by_camera", None, said))
+        self._announce(alert, w, now, change="seen")
+        return alert
+
+    def _snapshot(self, alert_id: str, d: Raise) -> str | None:
+        """The snapshot path of a new alert a camera will give evidence for, else None."""
+        if self.evidence is None or not self.evidence(d.household, d.type):
+            return None
+        return f"/api/v1/alerts/{alert_id}/snapshot"
 
     def _clear(self, d: Clear, now: datetime, w: Writes) -> Alert | None:
         # An acknowledged alert is still unresolved: the end of its condition resolves it too.
@@ -276,6 +303,7 @@ class AlertDesk:
             "escalation_level": alert.escalation_level,
             "message": alert.message,
             "snapshot": self._link(alert.snapshot) if alert.snapshot else None,
+            "seen_by_camera": alert.seen_at is not None,
             "count": alert.count,
             "updated_at": alert.updated_at.astimezone(tz).isoformat(timespec="milliseconds"),
         }
@@ -294,15 +322,17 @@ class AlertDesk:
         body = json.dumps(self.payload(alert), ensure_ascii=False)
         base = self.base_topic
         targets = [("*", f"{base}/alerts")]
-        if change != "repeated":
+        quiet = change in ("repeated", "seen")
+        if not quiet:
             # A repeat (the door opened again) updates the count on the all-alerts topic that
-            # consoles follow; the people already told are not buzzed again for it.
+            # consoles follow; the people already told are not buzzed again for it. Nor are
+            # they for the camera having seen who opened (the snapshot link was in the alert).
             targets += [(p, f"{base}/alerts/to/{p}") for p in alert.recipients]
         for who, topic in targets:
             w.outbox.append(
                 OutboxItem(alert.id, "mqtt", who, topic, body, now, cancel_on_ack=cancel_on_ack)
             )
-        if change == "repeated":
+        if quiet:
             return  # nor by SMS or group message
         d = self.directory
         for channel in d.site.channels or []:

@@ -100,7 +100,7 @@ class MqttSession:
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self._clock = clock
-        self._subs = list(subscriptions)
+        self._subs = [(t, 1) for t in subscriptions]
         self._on_message = on_message
         self._client_id = client_id
         self._clean = clean
@@ -273,8 +273,8 @@ class MqttSession:
                 self.address.port,
                 self._client_id,
             )
-        for topic in self._subs:
-            client.subscribe(topic, qos=1)
+        for topic, qos in self._subs:
+            client.subscribe(topic, qos=qos)
         log.info("connected to broker %s:%s", self.address.host, self.address.port)
         metrics.BROKER_UP.set(1)
         self._up.set()
@@ -318,9 +318,19 @@ class MqttSession:
         if fut is not None and not fut.done():
             fut.set_result(None)
 
-    def listen(self, subscriptions: Sequence[str], on_message: Callable[[Inbound], None]) -> None:
-        """Subscribe to ``subscriptions`` (at every connect) and hand each message over."""
-        self._subs = list(subscriptions)
+    def listen(
+        self,
+        subscriptions: Sequence[str],
+        on_message: Callable[[Inbound], None],
+        *,
+        lossy: Sequence[str] = (),
+    ) -> None:
+        """Subscribe to ``subscriptions`` (at every connect) and hand each message over.
+
+        ``lossy`` topics are subscribed at QoS 0: what is worth something only when it is new
+        (camera frames), which the broker neither queues for us nor sends again.
+        """
+        self._subs = [(t, 1) for t in subscriptions] + [(t, 0) for t in lossy]
         self._on_message = on_message
 
     # --- for the gateway ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from devices.events import (
     DeviceRef,
     DoorEvent,
     Event,
+    FrameEvent,
     Ignored,
     Protocol,
     Rejected,
@@ -38,6 +39,7 @@ from gateway.ingest.arrival import (
     rejected_record,
 )
 from gateway.ingest.dedup import SeqMemory, SeqVerdict
+from gateway.ingest.replay import camera_states
 from gateway.store import Store
 from gateway.store.event_data import TemperatureData, event_data
 from gateway.store.records import (
@@ -144,14 +146,16 @@ class Pipeline:
                 )
             )
         )
+        ticked = from_epoch(last_tick) if last_tick is not None else None
         self.watch = Watch(
             self.directory,
             reference=now,
-            last_tick=from_epoch(last_tick) if last_tick is not None else None,
+            last_tick=ticked,
             doors=doors,
             devices=devices,
             residents=residents,
             gaps=gaps,
+            cameras=await camera_states(self.store, self.directory, now, ticked),
         )
 
     def _bound_key(self, device_key: str) -> bool:
@@ -371,6 +375,9 @@ class Pipeline:
         prev = touched.get(dev_id) or self.devices.get(dev_id)
         d = replace(prev) if prev else DeviceStatus(dev_id, binding.household.id)
         d.household_id = binding.household.id
+        if isinstance(event, FrameEvent) and event.frames == 0:
+            touched[dev_id] = d  # only bad frames: no sign of a working camera
+            return
         d.last_seen = max(d.last_seen, at) if d.last_seen else at
         if event.battery is not None:
             d.battery = event.battery

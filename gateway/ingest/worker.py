@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -106,8 +108,20 @@ class Ingest:
         self._critical: frozenset[str] = frozenset()
         self._ble_critical: frozenset[str] = frozenset()
         self._indexed: Directory | None = None
+        self._frames: Callable[[str, bytes, datetime], None] | None = None
+        self.frame_prefix = f"{base_topic}/cam/"
         health.probe("ingest", self._stalled)
         session.listen(self.subscriptions(), self.on_message)
+
+    def take_frames(self, handler: Callable[[str, bytes, datetime], None]) -> None:
+        """Hand camera frames (``<base>/cam/+/frame``, at QoS 0) to ``handler``, not the lanes.
+
+        Frames are analysed as they come and never stored; what the analysis finds comes back
+        through :meth:`process_local`.
+        """
+        self._frames = handler
+        lossy = [f"{self.frame_prefix}+/frame"]
+        self.session.listen(self.subscriptions(), self.on_message, lossy=lossy)
 
     def subscriptions(self) -> list[str]:
         """The topics to subscribe to: the devices' and the acknowledgements'."""
@@ -117,11 +131,22 @@ class Ingest:
 
     def on_message(self, message: Inbound) -> None:
         """The session's callback for each message received: into its lane, at once."""
+        if self._frames is not None and self._is_frame(message.topic):
+            self._frames(message.topic, message.payload, message.received_at)
+            return
         if len(message.payload) > self.max_payload:
             # Keep an excerpt for the rejected list, not megabytes in the queue.
             size = len(message.payload)
             message = replace(message, payload=bytes(message.payload[:1024]), size=size)
         self.lanes.put(self._lane(message.topic), message)
+
+    def _is_frame(self, topic: str) -> bool:
+        prefix = self.frame_prefix
+        return (
+            topic.startswith(prefix)
+            and topic.endswith("/frame")
+            and topic.count("/") == (prefix.count("/") + 1)
+        )
 
     def _lane(self, topic: str) -> Lane:
         directory = self.pipeline.directory
@@ -184,7 +209,12 @@ class Ingest:
 
     async def process_serial(self, arrival: Arrival) -> None:
         """One arrival from a serial receiver (no broker to acknowledge)."""
-        self.outbox.wake(await self._settle([arrival]))
+        await self.process_local([arrival])
+
+    async def process_local(self, arrivals: list[Arrival]) -> None:
+        """Arrivals from a link of the gateway's own (serial, camera analysis): committed,
+        waiting out a database outage; nothing to acknowledge."""
+        self.outbox.wake(await self._settle(arrivals))
 
     async def _settle(self, arrivals: list[Arrival]) -> list[OutboxItem]:
         """Commit a batch; split it around a message the database refuses; wait out outages."""

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devices.events import DoorEvent, Event, FrameEvent, StatusEvent, TemperatureEvent
+from devices.events import (
+    CameraTamperEvent,
+    DoorEvent,
+    Event,
+    FrameEvent,
+    MotionEvent,
+    StatusEvent,
+    TemperatureEvent,
+)
 
 log = logging.getLogger("isogate.store")
 
@@ -82,9 +90,43 @@ class FrameData(EventData):
     """A camera frame; the log keeps its size, not the image."""
 
     size: int
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    bad: int | None = None
+    fault: str | None = None
 
     def _frame(self) -> dict[str, Any]:
-        return {"bytes": self.size}
+        extra: dict[str, Any] = {"width": self.width, "height": self.height}
+        extra |= {"frames": self.frames, "bad": self.bad, "fault": self.fault}
+        return {"bytes": self.size} | {k: v for k, v in extra.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MotionData(EventData):
+    """Motion at the door began (``active``) or ended, as analysed or as Frigate said."""
+
+    active: bool
+    score: float | None = None
+    ref: str | None = None
+    label: str | None = None
+    zones: tuple[str, ...] = ()
+
+    def _own(self) -> dict[str, Any]:
+        own: dict[str, Any] = {"active": self.active, "score": self.score, "ref": self.ref}
+        own["label"] = self.label
+        own["zones"] = list(self.zones) or None
+        return own
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraTamperData(EventData):
+    """What the camera tamper analysis found (``fault``), with the tamper flag."""
+
+    fault: str | None = None
+
+    def _own(self) -> dict[str, Any]:
+        return {"fault": self.fault}
 
 
 def event_data(event: Event) -> EventData:
@@ -101,7 +143,26 @@ def event_data(event: Event) -> EventData:
     if isinstance(event, StatusEvent):
         return StatusData(online=event.online, **common)
     if isinstance(event, FrameEvent):
-        return FrameData(size=len(event.jpeg), **common)
+        return FrameData(
+            size=event.size,
+            width=event.width,
+            height=event.height,
+            frames=event.frames,
+            bad=event.bad,
+            fault=event.fault,
+            **common,
+        )
+    if isinstance(event, MotionEvent):
+        return MotionData(
+            active=event.active,
+            score=event.score,
+            ref=event.ref,
+            label=event.label,
+            zones=event.zones,
+            **common,
+        )
+    if isinstance(event, CameraTamperEvent):
+        return CameraTamperData(fault=event.fault.value if event.fault else None, **common)
     return EventData(**common)
 
 
@@ -123,7 +184,21 @@ def event_data_from_json(kind: str, data: dict[str, Any]) -> EventData:
     if kind == "status" and isinstance(data.get("online"), bool):
         return StatusData(online=data["online"], **common)
     if kind == "frame" and _typed(data.get("bytes"), int) is not None:
-        return FrameData(size=data["bytes"], **common)
+        counts = {k: _typed(data.get(k), int) for k in ("width", "height", "frames", "bad")}
+        fault = _typed(data.get("fault"), str)
+        return FrameData(size=data["bytes"], **counts, fault=fault, **common)
+    if kind == "motion" and isinstance(data.get("active"), bool):
+        zones = data.get("zones")
+        return MotionData(
+            active=data["active"],
+            score=_typed(data.get("score"), float),
+            ref=_typed(data.get("ref"), str),
+            label=_typed(data.get("label"), str),
+            zones=tuple(z for z in zones if isinstance(z, str)) if isinstance(zones, list) else (),
+            **common,
+        )
+    if kind == "tamper" and isinstance(data.get("fault"), str):
+        return CameraTamperData(fault=data["fault"], **common)
     return EventData(**common)
 
 

@@ -94,6 +94,7 @@ class Alert:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     note: str | None = None
+    seen_at: datetime | None = None  # a camera saw someone at the door around it (door_breach)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -97,6 +97,7 @@ def alert_row(a: Alert) -> dict[str, Any]:
         "resolved_by": a.resolved_by,
         "resolved_at": to_epoch(a.resolved_at),
         "note": a.note,
+        "seen_at": to_epoch(a.seen_at),
     }
 
 
@@ -123,6 +124,7 @@ def alert_from(r: Any) -> Alert:
         resolved_by=r["resolved_by"],
         resolved_at=to_time(r["resolved_at"]),
         note=r["note"],
+        seen_at=to_time(r["seen_at"]),
     )
 
 

@@ -117,6 +117,7 @@ alerts = sa.Table(
     sa.Column("resolved_by", sa.String(64)),
     sa.Column("resolved_at", sa.Float),
     sa.Column("note", sa.Text),
+    sa.Column("seen_at", sa.Float, doc="when a camera saw someone at the door around it"),
     sa.Index("ix_alerts_status", "status", "raised_at"),
     sa.Index("ix_alerts_household", "household_id", "raised_at"),
 )
@@ -181,7 +182,7 @@ users = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v2(op: Operations) -> None:
@@ -192,8 +193,13 @@ def _v2(op: Operations) -> None:
     op.create_index("ix_events_device_seq", "events", ["device_key", "seq"])
 
 
+def _v3(op: Operations) -> None:
+    """A door alert notes when a camera saw someone at the door around it."""
+    op.add_column("alerts", sa.Column("seen_at", sa.Float))
+
+
 # version → upgrade step from version-1; add new steps here and bump SCHEMA_VERSION.
-MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2}
+MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2, 3: _v3}
 
 
 def upgrade(conn: sa.Connection) -> int:

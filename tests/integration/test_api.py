@@ -17,8 +17,8 @@ from tests.conftest import Harness
 
 ALERT_FIELDS = {
     "id", "type", "severity", "household", "address", "device", "raised_at", "status",
-    "recipients", "escalation_level", "message", "snapshot", "count", "updated_at",
-    "acked_by", "acked_at", "resolved_by", "resolved_at", "note",
+    "recipients", "escalation_level", "message", "snapshot", "seen_by_camera", "count",
+    "updated_at", "acked_by", "acked_at", "resolved_by", "resolved_at", "note",
 }  # fmt: skip
 
 # Every route and the status codes it can answer.
@@ -31,6 +31,9 @@ ROUTES = {
     ("post", "/api/v1/alerts/{alert_id}/resolve"): {
         "200", "401", "403", "404", "409", "422", "503",
     },
+    ("get", "/api/v1/alerts/{alert_id}/snapshot"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/alerts/{alert_id}/evidence"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/alerts/{alert_id}/evidence/{file}"): {"200", "401", "403", "404", "422"},
     ("get", "/api/v1/rejected"): {"200", "401", "422"},
     ("get", "/api/v1/devices/unknown"): {"200", "401", "422"},
     ("get", "/api/v1/households"): {"200", "401"},

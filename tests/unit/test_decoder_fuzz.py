@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices import PayloadError, ble, hts, native, rflink, safe_json, zigbee2mqtt
+from devices import PayloadError, ble, frigate, hts, native, rflink, safe_json, zigbee2mqtt
 from devices.events import (
     MAX_ADDRESS,
     MAX_KEY,
@@ -41,11 +41,33 @@ KNOWN_KEYS = st.sampled_from(
     [
         "type", "open", "celsius", "ts", "seq", "battery", "tamper", "contact", "state",
         "id", "tempc", "tempf", "batt", "batt_low", "model_id", "hts", "rssi",
+        "camera", "label", "current_zones", "has_snapshot", "false_positive", "frame_time",
+        "end_time", "camera_fps",
     ]
 )  # fmt: skip
-TYPES = st.sampled_from(["door", "temperature", "heartbeat", "bogus"])
+TYPES = st.sampled_from(["door", "temperature", "heartbeat", "bogus", "new", "update", "end"])
 OBJECTS = st.dictionaries(KNOWN_KEYS, JSON_VALUES | TYPES, max_size=6)
 MAC_LIKE = st.sampled_from(["A4C138000001", "a4:c1:38:00:00:01", "kitchen", "", "A4C1380000"])
+# Frigate's shapes: events whose ``after`` is mostly right, stats with random cameras.
+FRIGATE_NAMES = st.sampled_from(["front_door", "1700000000.1-abc123", "door", "", "c" * 200])
+FRIGATE_AFTER = st.fixed_dictionaries(
+    {"camera": FRIGATE_NAMES, "id": FRIGATE_NAMES},
+    optional={
+        key: JSON_VALUES | FRIGATE_NAMES | st.lists(FRIGATE_NAMES, max_size=3)
+        for key in ("label", "current_zones", "has_snapshot", "false_positive", "frame_time")
+    }
+    | {"end_time": st.floats(-1e12, 1e12) | JSON_VALUES},
+)
+NESTED = st.builds(
+    lambda kind, after, cameras: {"type": kind, "after": after, "cameras": cameras},
+    st.sampled_from(["new", "update", "end"]) | JSON_VALUES,
+    FRIGATE_AFTER | OBJECTS | JSON_VALUES,
+    st.dictionaries(
+        FRIGATE_NAMES | st.text(max_size=8),
+        st.fixed_dictionaries({"camera_fps": st.floats(-1, 30) | JSON_VALUES}) | JSON_VALUES,
+        max_size=3,
+    ),
+)
 
 
 def _json(value: object) -> bytes:
@@ -77,6 +99,7 @@ PAYLOADS = (
     st.binary(max_size=64)
     | JSON_VALUES.map(_json)
     | OBJECTS.map(_json)
+    | NESTED.map(_json)
     | st.sampled_from([b"online", b"offline", b'{"state":"online"}', b"{", b"\xff"])
     | POISON_VALUES
     | POISONED
@@ -88,13 +111,14 @@ TOPICS = (
     st.text(max_size=40)
     | st.lists(SEGMENTS, min_size=1, max_size=6).map("/".join)
     | st.tuples(
-        st.sampled_from(["isogate/dev", "zigbee2mqtt", "home/gw/BTtoMQTT", "home/gw"]),
+        st.sampled_from(["isogate/dev", "zigbee2mqtt", "home/gw/BTtoMQTT", "home/gw", "frigate"]),
         st.lists(SEGMENTS | MAC_LIKE | LONG | st.sampled_from(["event", "status", "availability"])),
     ).map(lambda t: "/".join([t[0], *t[1]]))
     | st.tuples(
         st.sampled_from(["isogate/dev/{}/event", "zigbee2mqtt/{}", "zigbee2mqtt/{}/availability"]),
         LONG,
     ).map(lambda t: t[0].format(t[1]))
+    | st.sampled_from(["frigate/events", "frigate/stats"])
 )
 TS_MIN, TS_MAX = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -103,6 +127,7 @@ DECODERS: dict[str, tuple[TopicDecoder, str]] = {
     "native": (native.decode, "isogate"),
     "zigbee2mqtt": (zigbee2mqtt.decode, "zigbee2mqtt"),
     "ble": (ble.decode, "home"),
+    "frigate": (frigate.decode, "frigate"),
 }
 
 
@@ -131,9 +156,19 @@ def _assert_decoded(result: object) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(topic=TOPICS, payload=PAYLOADS)
 def test_topic_decoders_answer_any_message(name: str, topic: str, payload: bytes) -> None:
-    """native, zigbee2mqtt and BLE decoders answer anything, poison included, within the limits."""
+    """Every topic decoder answers anything, poison included, within the limits."""
     decode, base = DECODERS[name]
     _assert_decoded(decode(base, topic, payload))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    topic=st.sampled_from(["frigate/events", "frigate/stats"]),
+    payload=NESTED.map(_json) | POISONED,
+)
+def test_frigate_decoder_answers_frigate_shaped_messages(topic: str, payload: bytes) -> None:
+    """Events and stats that are nearly right, wrong in one field, answer within the limits."""
+    _assert_decoded(frigate.decode("frigate", topic, payload))
 
 
 @settings(

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from devices.events import (
+    CameraFault,
+    CameraTamperEvent,
     DeviceRef,
     DoorEvent,
     FrameEvent,
     HeartbeatEvent,
+    MotionEvent,
     Protocol,
     StatusEvent,
     TemperatureEvent,
@@ -45,7 +48,14 @@ def test_each_kind_is_built_and_stored_as_the_json_the_log_always_held():
         TemperatureEvent(device=DOOR, celsius=36.6, body_site="forehead", battery=70)
     )
     assert reading.to_json() == OLD_READING_ROW
-    assert event_data(FrameEvent(device=DOOR, jpeg=b"\xff" * 2048)).to_json() == OLD_FRAME_ROW
+    summary = FrameEvent(device=DOOR, size=2048, width=640, height=480, frames=12, bad=1)
+    assert event_data(summary).to_json() == {
+        **OLD_FRAME_ROW,
+        "width": 640,
+        "height": 480,
+        "frames": 12,
+        "bad": 1,
+    }
     assert event_data(StatusEvent(device=DOOR, online=False)).to_json() == OLD_STATUS_ROW
     assert event_data(HeartbeatEvent(device=DOOR, battery=5)) == EventData(battery=5)
 
@@ -88,3 +98,14 @@ def test_stream_items_keep_the_wire_json_and_reach_subscribers():
         "household": "h1",
         "alert": {"id": alert.id, "status": "open"},
     }
+
+
+def test_camera_events_round_trip_through_the_log() -> None:
+    cam = DeviceRef(Protocol.MQTT, "cam-h1")
+    motion = event_data(MotionEvent(device=cam, active=True, score=0.12, label="person"))
+    assert event_data_from_json("motion", motion.to_json()) == motion
+    frigate = event_data(MotionEvent(device=cam, active=False, ref="1.5-abc", zones=("door",)))
+    assert event_data_from_json("motion", frigate.to_json()) == frigate
+    covered = event_data(CameraTamperEvent(device=cam, tamper=True, fault=CameraFault.COVERED))
+    assert covered.to_json() == {"tamper": True, "fault": "covered"}
+    assert event_data_from_json("tamper", covered.to_json()) == covered

@@ -265,3 +265,22 @@ def test_tamper_during_installation_is_no_alarm_but_raises_once_isolation_starts
     s, inside = health.on_tamper(s, True, t("2026-11-20T00:05"), b, d, now=t("2026-11-20T00:05"))
     assert before == ()
     assert [x.type for x in inside] == [AlertType.TAMPER]
+
+
+def test_a_camera_sending_only_bad_frames_is_offline_with_the_reason_until_a_good_one() -> None:
+    from rules.health import on_bad_frames
+
+    t0 = t("2026-11-23T12:00")
+    d = site()
+    st = health.on_message(DeviceHealth(watched_since=t0), t0, None)
+    st = on_bad_frames(st, "not a JPEG (no start-of-image marker)")
+    states, decisions = health.tick(
+        heard_all(t0, ("door-h1", "therm-r1")) | {"cam-h1": st}, t0 + timedelta(seconds=5), d, t0
+    )
+    (raise_,) = [x for x in decisions if x.device == "cam-h1"]
+    assert isinstance(raise_, Raise) and raise_.type is AlertType.DEVICE_OFFLINE
+    assert "只发来坏帧" in raise_.message and "start-of-image" in raise_.message
+    assert set(raise_.recipients) >= {"t1"}
+    back = health.on_message(states["cam-h1"], t0 + timedelta(seconds=9), None)
+    _, decisions = health.tick(states | {"cam-h1": back}, t0 + timedelta(seconds=10), d, t0)
+    assert [type(x) for x in decisions if x.device == "cam-h1"] == [Clear]
