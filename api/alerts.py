@@ -56,7 +56,8 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
     return AlertDetailOut(
         **alert_out(ctx, alert).model_dump(),
         history=[
-            HistoryOut(at=h.at.isoformat(), action=h.action, by=h.by, note=h.note) for h in history
+            HistoryOut(at=h.at.isoformat(), action=h.action, by=h.by, note=h.note, via=h.via)
+            for h in history
         ],
         deliveries=[
             DeliveryOut(**d | {"delivered_at": d["delivered_at"] and d["delivered_at"].isoformat()})
@@ -70,7 +71,10 @@ async def ack(ctx: Ctx, alert_id: str, user: Authed, body: Note | None = None) -
     """Acknowledge: escalation stops. 503 when the database does not take it in time."""
     await alert_for(ctx, user, alert_id)
     try:
-        return alert_out(ctx, await ctx.ops.ack(alert_id, user.name, within=ANSWER_WITHIN_S))
+        changed = await ctx.ops.ack(
+            alert_id, user.name, ANSWER_WITHIN_S, note=body.note if body else None, via="rest"
+        )
+        return alert_out(ctx, changed)
     except AlertError as exc:
         raise HTTPException(exc.code, str(exc)) from None
     except DatabaseBusyError as exc:
@@ -82,7 +86,7 @@ async def resolve(ctx: Ctx, alert_id: str, user: Authed, body: Note) -> AlertOut
     """Resolve with a note (a door breach needs one, else 422)."""
     await alert_for(ctx, user, alert_id)
     try:
-        changed = await ctx.ops.resolve(alert_id, user.name, body.note, within=ANSWER_WITHIN_S)
+        changed = await ctx.ops.resolve(alert_id, user.name, body.note, ANSWER_WITHIN_S, via="rest")
     except AlertError as exc:
         raise HTTPException(exc.code, str(exc)) from None
     except DatabaseBusyError as exc:

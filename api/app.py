@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import alerts, evidence, households
-from api.auth import User
+from api.auth import websocket_user
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
 
@@ -83,14 +83,10 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     @app.websocket("/api/v1/stream")
     async def stream(ws: WebSocket) -> None:
-        # Browsers cannot set headers on a WebSocket: the token may come as ?token=.
-        header = ws.headers.get("authorization", "")
-        token = header.removeprefix("Bearer ").strip() or ws.query_params.get("token", "")
-        found = await ctx.store.user_by_token(token) if token else None
-        if found is None:
+        user = await websocket_user(ws)
+        if user is None:
             await ws.close(code=4401, reason="missing or invalid token")
             return
-        user = User(*found)
         await ws.accept()
         with ctx.desk.bus.subscribe() as queue:
             # Listen as well as send: a viewer that leaves, or a server shutting down, is

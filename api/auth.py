@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, WebSocket, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rules.directory import Directory
@@ -52,3 +52,11 @@ async def current_user(
             status.HTTP_401_UNAUTHORIZED, "invalid token", headers={"WWW-Authenticate": "Bearer"}
         )
     return User(*found)
+
+
+async def websocket_user(ws: WebSocket) -> User | None:
+    """The user of a WebSocket's bearer header or ``?token=``; None without a valid one."""
+    header = ws.headers.get("authorization", "")
+    token = header.removeprefix("Bearer ").strip() or ws.query_params.get("token", "")
+    found = await ws.app.state.ctx.store.user_by_token(token) if token else None
+    return User(*found) if found else None

@@ -84,6 +84,7 @@ class HistoryOut(BaseModel):
     action: str = Field(description="raised, repeated, escalated, acknowledged, resolved")
     by: str | None
     note: str | None
+    via: str | None = Field(None, description="how a person's action arrived: console, rest, mqtt")
 
 
 class DeliveryOut(BaseModel):

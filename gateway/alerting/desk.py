@@ -235,25 +235,49 @@ class AlertDesk:
             return self._staged[alert_id]
         return next((a for a in self._active.values() if a.id == alert_id), None)
 
-    def ack(self, alert: Alert, by: str, now: datetime, w: Writes) -> Alert:
+    def ack(
+        self,
+        alert: Alert,
+        by: str,
+        now: datetime,
+        w: Writes,
+        note: str | None = None,
+        via: str | None = None,
+    ) -> Alert:
         """Acknowledge: escalation stops, queued escalation notices are cancelled."""
         if alert.status is AlertStatus.RESOLVED:
             raise AlertError(f"alert {alert.id} is already resolved")
         if alert.status is AlertStatus.ACKNOWLEDGED:
             return alert
         return self._settle(
-            alert, w, now, AlertStatus.ACKNOWLEDGED, by, None, acked_by=by, acked_at=now
+            alert, w, now, AlertStatus.ACKNOWLEDGED, by, note, via, acked_by=by, acked_at=now
         )
 
-    def resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
+    def resolve(
+        self,
+        alert: Alert,
+        by: str,
+        note: str | None,
+        now: datetime,
+        w: Writes,
+        via: str | None = None,
+    ) -> Alert:
         """Resolve with a note; a door breach needs one."""
         if alert.status is AlertStatus.RESOLVED:
             raise AlertError(f"alert {alert.id} is already resolved")
         if alert.type is AlertType.DOOR_BREACH and not (note and note.strip()):
             raise AlertError("resolving a door breach needs a note", code=422)
-        return self._resolve(alert, by, note, now, w)
+        return self._resolve(alert, by, note, now, w, via)
 
-    def _resolve(self, alert: Alert, by: str, note: str | None, now: datetime, w: Writes) -> Alert:
+    def _resolve(
+        self,
+        alert: Alert,
+        by: str,
+        note: str | None,
+        now: datetime,
+        w: Writes,
+        via: str | None = None,
+    ) -> Alert:
         return self._settle(
             alert,
             w,
@@ -261,6 +285,7 @@ class AlertDesk:
             AlertStatus.RESOLVED,
             by,
             note,
+            via,
             resolved_by=by,
             resolved_at=now,
             note=note,
@@ -274,12 +299,13 @@ class AlertDesk:
         status: AlertStatus,
         by: str,
         said: str | None,
+        via: str | None,
         **fields: Any,
     ) -> Alert:
         """Acknowledge or resolve: escalation stops, queued escalation notices are dropped."""
         changed = replace(alert, status=status, updated_at=now, next_escalation_at=None, **fields)
         self._stage(w, changed)
-        w.history.append(HistoryEntry(alert.id, now, status.value, by, said))
+        w.history.append(HistoryEntry(alert.id, now, status.value, by, said, via))
         w.cancel_outbox_for.add(alert.id)
         self._announce(changed, w, now, change=status.value)
         return changed

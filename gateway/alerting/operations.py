@@ -48,26 +48,44 @@ class AlertOps:
         self._wake = wake
         self._unwinding: set[asyncio.Task[None]] = set()
 
-    async def ack(self, alert_id: str, by: str, within: float | None = None) -> Alert:
+    async def ack(
+        self,
+        alert_id: str,
+        by: str,
+        within: float | None = None,
+        *,
+        note: str | None = None,
+        via: str | None = None,
+    ) -> Alert:
         """Acknowledge an alert.
 
         Args:
             alert_id: the alert.
-            by: who acknowledges.
+            by: who acknowledges (the authenticated person, never a name a message claims).
             within: seconds to wait for the database; None waits as long as it takes.
+            note: what they said with it, kept in the alert's history.
+            via: how it arrived (console, rest, mqtt, link), kept in the alert's history.
 
         Raises:
             AlertError: 404 unknown, 409 resolved.
             DatabaseBusyError: not committed within ``within``.
         """
-        return await self._do(alert_id, lambda a, now, w: self.desk.ack(a, by, now, w), within)
+        return await self._do(
+            alert_id, lambda a, now, w: self.desk.ack(a, by, now, w, note, via), within
+        )
 
     async def resolve(
-        self, alert_id: str, by: str, note: str | None, within: float | None = None
+        self,
+        alert_id: str,
+        by: str,
+        note: str | None,
+        within: float | None = None,
+        *,
+        via: str | None = None,
     ) -> Alert:
         """Resolve an alert with a note; raises AlertError, or DatabaseBusyError as :meth:`ack`."""
         return await self._do(
-            alert_id, lambda a, now, w: self.desk.resolve(a, by, note, now, w), within
+            alert_id, lambda a, now, w: self.desk.resolve(a, by, note, now, w, via), within
         )
 
     async def _do(self, alert_id: str, change: Callable[..., Alert], within: float | None) -> Alert:

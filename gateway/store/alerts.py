@@ -75,7 +75,9 @@ class AlertsOps(StoreBase):
         )
         async with self.engine.connect() as conn:
             return [
-                HistoryEntry(r["alert_id"], from_epoch(r["at"]), r["action"], r["by"], r["note"])
+                HistoryEntry(
+                    r["alert_id"], from_epoch(r["at"]), r["action"], r["by"], r["note"], r["via"]
+                )
                 for r in (await conn.execute(q)).mappings()
             ]
 

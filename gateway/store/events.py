@@ -54,6 +54,7 @@ class EventsOps(StoreBase):
                             "action": h.action,
                             "by": h.by,
                             "note": h.note,
+                            "via": h.via,
                         }
                         for h in w.history
                     ],

@@ -111,6 +111,8 @@ class HistoryEntry:
     action: str
     by: str | None = None
     note: str | None = None
+    via: str | None = None
+    """How a person's action arrived: console, rest, mqtt or link (None: the gateway's own)."""
 
 
 @dataclass(frozen=True, slots=True)

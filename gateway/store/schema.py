@@ -131,6 +131,7 @@ alert_history = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("by", sa.String(64)),
     sa.Column("note", sa.Text),
+    sa.Column("via", sa.String(16), doc="how an action arrived: console | rest | mqtt | link"),
 )
 
 # Notifications to deliver, written in the same transaction as the alert change they announce.
@@ -180,9 +181,51 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, doc="set by `isogate user revoke`: the token is dead"),
 )
 
-SCHEMA_VERSION = 3
+# Console sessions: the cookie holds a random id; only its hash is kept.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_name", sa.String(64), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float, doc="logout or revocation"),
+)
+
+# Who read or did what, when: append-only (the store has no operation that changes a row).
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(48), nullable=False),
+    sa.Column("target", sa.String(160)),
+    sa.Column("household", sa.String(64), index=True),
+    sa.Column("via", sa.String(16), nullable=False, doc="console | rest | mqtt | cli | link"),
+    sa.Column("detail", sa.String(1000)),
+)
+
+# Shift handovers: what the incoming watchers took over, and whether they accepted it.
+handovers = sa.Table(
+    "handovers",
+    metadata,
+    sa.Column("id", sa.String(26), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("watchers", sa.JSON, nullable=False, doc="the incoming watchers"),
+    sa.Column("alert_ids", sa.JSON, nullable=False, doc="the unresolved alerts handed over"),
+    sa.Column("accepted_by", sa.String(64)),
+    sa.Column("accepted_at", sa.Float),
+    sa.Column("escalated_at", sa.Float),
+)
+
+SCHEMA_VERSION = 4
 
 
 def _v2(op: Operations) -> None:
@@ -198,8 +241,17 @@ def _v3(op: Operations) -> None:
     op.add_column("alerts", sa.Column("seen_at", sa.Float))
 
 
+def _v4(op: Operations) -> None:
+    """Console access: revocation, sessions, the audit log, handovers, how actions arrived."""
+    op.add_column("users", sa.Column("revoked_at", sa.Float))
+    op.add_column("alert_history", sa.Column("via", sa.String(16)))
+    bind = op.get_bind()
+    for table in (sessions, audit, handovers):
+        table.create(bind)
+
+
 # version → upgrade step from version-1; add new steps here and bump SCHEMA_VERSION.
-MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2, 3: _v3, 4: _v4}
 
 
 def upgrade(conn: sa.Connection) -> int:

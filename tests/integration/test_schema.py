@@ -20,12 +20,16 @@ def _as_version_1(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE events DROP COLUMN ts_flag"))
     conn.execute(sa.text("CREATE UNIQUE INDEX ix_events_device_seq ON events (device_key, seq)"))
     conn.execute(sa.text("ALTER TABLE alerts DROP COLUMN seen_at"))  # schema 3's
+    conn.execute(sa.text("ALTER TABLE users DROP COLUMN revoked_at"))  # schema 4's
+    conn.execute(sa.text("ALTER TABLE alert_history DROP COLUMN via"))
+    for table in ("sessions", "audit", "handovers"):
+        conn.execute(sa.text(f"DROP TABLE {table}"))
     conn.execute(schema.schema_version.update().values(version=1))
 
 
 async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_path: Path):
     """Schema 1 with an event: reopened, events gain mid and ts_flag, (device, seq) may repeat,
-    alerts gain seen_at."""
+    alerts gain seen_at, users and history gain revocation and via, the access tables appear."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
     at = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
     row = {
@@ -53,11 +57,13 @@ async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_p
             alert_cols = await conn.run_sync(
                 lambda c: [col["name"] for col in sa.inspect(c).get_columns("alerts")]
             )
+            tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
             # A device that restarted its count may store seq 7 again.
             await conn.execute(schema.events.insert().values(**row, mid=3))
         assert version == schema.SCHEMA_VERSION
         assert {"mid", "ts_flag"} <= set(cols)
         assert "seen_at" in alert_cols
+        assert {"sessions", "audit", "handovers"} <= tables
         assert await store.count_events() == 2
         assert await store.seq_digest("native:door-h1", 7) == "0" * 32
     async with Store.open(url):
