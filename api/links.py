@@ -10,6 +10,7 @@ The page itself links only the snapshot, signed with the same expiry. Reads are 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -41,6 +42,13 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the alert page (HTML)",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
+
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -61,13 +69,7 @@ h1{{font-size:1.3em}}dt{{color:#555}}dd{{margin:0 0 .6em}}img{{max-width:100%}}<
 @router.get(
     "/l/alert/{alert_id}",
     response_class=Response,
-    responses={
-        200: {
-            "description": "the alert page (HTML)",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-        }
-    }
-    | errors(403, 404),
+    responses=_HTML | errors(403, 404),
 )
 async def alert_page(
     ctx: Ctx, alert_id: str, request: Request, exp: str | None = None, sig: str | None = None
