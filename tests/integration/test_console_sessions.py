@@ -44,7 +44,8 @@ async def test_a_watcher_logs_in_and_the_cookie_is_the_session_not_the_token(
 
 
 async def test_a_form_login_works_and_a_wrong_token_is_401(tmp_path: Path, broker: BrokerUnderTest):
-    """The login form posts ``token=`` form-encoded; a wrong token is 401 and sets no cookie."""
+    """The login form posts ``token=`` form-encoded; a wrong token is 401 and sets no cookie;
+    a login posted from another site's page is 403."""
     async with access_gateway(tmp_path, broker) as (h, _clock):
         token = await token_for(h, "p1", "officer")
         async with api(h) as console:
@@ -52,6 +53,10 @@ async def test_a_form_login_works_and_a_wrong_token_is_401(tmp_path: Path, broke
             assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
             r = await console.post("/api/v1/session", data={"token": token})
             assert r.status_code == 200 and r.json()["name"] == "p1"
+            # Another site's page cannot log a browser in (login CSRF).
+            foreign = {"Origin": "http://evil.example"}
+            r = await console.post("/api/v1/session", data={"token": token}, headers=foreign)
+            assert r.status_code == 403 and "set-cookie" not in r.headers
 
 
 async def test_a_cookie_request_that_changes_something_needs_the_csrf_token(
