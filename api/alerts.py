@@ -7,13 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from api.audit import audited
+from api.auth import require_role
 from api.context import Authed, Ctx, alert_for, alert_out, errors, visible
+from api.masking import sees_phones, shown_target
 from api.models import AlertDetailOut, AlertOut, DeliveryOut, HistoryOut, StatusFilter
 from gateway.alerting.desk import AlertError
 from gateway.alerting.operations import ANSWER_WITHIN_S, DatabaseBusyError
 from rules.alerts import AlertType
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+# A breach or a tamper is closed by someone who answers for the household's security: its
+# officer (the only officer who sees it), a watcher of its shifts, a supervisor, an admin.
+CLOSES_CRITICAL = ("officer", "watcher", "supervisor", "admin")
+CRITICAL_TYPES = (AlertType.DOOR_BREACH, AlertType.TAMPER)
 
 
 class Note(BaseModel):
@@ -53,6 +61,8 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
     alert = await alert_for(ctx, user, alert_id)
     history = await ctx.store.alert_history(alert_id)
     deliveries = await ctx.store.alert_deliveries(alert_id)
+    phones = sees_phones(user, alert.household_id, ctx.desk.directory)
+    await audited(ctx, user, "read_alert", target=alert_id, household=alert.household_id)
     return AlertDetailOut(
         **alert_out(ctx, alert).model_dump(),
         history=[
@@ -60,7 +70,13 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
             for h in history
         ],
         deliveries=[
-            DeliveryOut(**d | {"delivered_at": d["delivered_at"] and d["delivered_at"].isoformat()})
+            DeliveryOut(
+                **d
+                | {
+                    "target": shown_target(d["target"], phones=phones),
+                    "delivered_at": d["delivered_at"] and d["delivered_at"].isoformat(),
+                }
+            )
             for d in deliveries
         ],
     )
@@ -69,26 +85,35 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
 @router.post("/{alert_id}/ack", responses=errors(401, 403, 404, 409, 503))
 async def ack(ctx: Ctx, alert_id: str, user: Authed, body: Note | None = None) -> AlertOut:
     """Acknowledge: escalation stops. 503 when the database does not take it in time."""
-    await alert_for(ctx, user, alert_id)
+    alert = await alert_for(ctx, user, alert_id)
     try:
         changed = await ctx.ops.ack(
-            alert_id, user.name, ANSWER_WITHIN_S, note=body.note if body else None, via="rest"
+            alert_id, user.name, ANSWER_WITHIN_S, note=body.note if body else None, via=user.via
         )
-        return alert_out(ctx, changed)
     except AlertError as exc:
         raise HTTPException(exc.code, str(exc)) from None
     except DatabaseBusyError as exc:
         raise HTTPException(503, str(exc)) from None
+    await audited(ctx, user, "ack", target=alert_id, household=alert.household_id)
+    return alert_out(ctx, changed)
 
 
 @router.post("/{alert_id}/resolve", responses=errors(401, 403, 404, 409, 503))
 async def resolve(ctx: Ctx, alert_id: str, user: Authed, body: Note) -> AlertOut:
-    """Resolve with a note (a door breach needs one, else 422)."""
-    await alert_for(ctx, user, alert_id)
+    """Resolve with a note (a door breach needs one, else 422).
+
+    A door breach or a tamper is resolved by an officer, watcher, supervisor or admin (403 for
+    a technician or a doctor)."""
+    alert = await alert_for(ctx, user, alert_id)
+    if alert.type in CRITICAL_TYPES:
+        require_role(user, CLOSES_CRITICAL, f"resolving a {alert.type.value}")
     try:
-        changed = await ctx.ops.resolve(alert_id, user.name, body.note, ANSWER_WITHIN_S, via="rest")
+        changed = await ctx.ops.resolve(
+            alert_id, user.name, body.note, ANSWER_WITHIN_S, via=user.via
+        )
     except AlertError as exc:
         raise HTTPException(exc.code, str(exc)) from None
     except DatabaseBusyError as exc:
         raise HTTPException(503, str(exc)) from None
+    await audited(ctx, user, "resolve", target=alert_id, household=alert.household_id)
     return alert_out(ctx, changed)

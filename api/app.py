@@ -9,7 +9,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, evidence, households
+from api import alerts, audit, evidence, households, links, session
 from api.auth import websocket_user
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
@@ -49,6 +49,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(evidence.router)
     app.include_router(households.router)
+    app.include_router(session.router)
+    app.include_router(audit.router)
+    app.include_router(links.router)
     ctx.health.probe(
         "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"
     )

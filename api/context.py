@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
 from api.auth import User, current_user
 from api.models import AlertOut, ErrorOut
+from api.throttle import LoginThrottle
 from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
 from gateway.camera.evidence import EvidenceStore
 from gateway.health import Health
+from gateway.links import LinkSigner
 from gateway.store import Store
 from gateway.store.records import Alert
 
@@ -29,6 +32,20 @@ class ApiContext:
     health: Health
     evidence: EvidenceStore | None = None
     """Alerts' evidence files; None where none is kept (the evidence routes answer 404)."""
+    links: LinkSigner | None = None
+    """Signs and checks the links in messages; None: no signed link works."""
+    link_hours: float = 24.0
+    """How long a link in a message works."""
+    session_hours: float = 12.0
+    """How long a console login lasts."""
+    public_url: str | None = None
+    """The gateway's address as browsers reach it (behind a proxy), for the stream's Origin."""
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    """Failed logins per client address."""
+
+    def now(self) -> datetime:
+        """The gateway's clock (tests move it)."""
+        return self.ops.clock.now()
 
 
 def _context(request: Request) -> ApiContext:
@@ -40,9 +57,10 @@ Ctx = Annotated[ApiContext, Depends(_context)]
 Authed = Annotated[User, Depends(current_user)]
 
 _WHY = {
-    401: "no bearer token, or one that is not valid",
-    403: "the household is not in the caller's scope",
+    401: "no bearer token or session, or one that is not valid",
+    403: "out of the caller's scope or role, or a session request without its CSRF token",
     404: "no such household or alert",
+    429: "too many failed logins from this address; see Retry-After",
     409: "the alert is already resolved",
     503: "the database did not answer in time; nothing was changed",
 }

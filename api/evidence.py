@@ -1,20 +1,23 @@
 """An alert's evidence: its snapshot, the manifest of kept frames, each frame (SPEC §2.4).
 
 Who may read an alert may read its evidence, and no one else: each route first finds the alert
-the way ``GET /api/v1/alerts/{id}`` does (404 unknown, 403 out of the caller's scope).
+the way ``GET /api/v1/alerts/{id}`` does (404 unknown, 403 out of the caller's scope). The
+snapshot also opens with a signed link of a message (``?exp=&sig=``, :mod:`gateway.links`),
+without a login. Every read is audited.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.auth import User
+from api.audit import audited
+from api.auth import LINK_USER, User, signed_or_user
 from api.context import ApiContext, Authed, Ctx, alert_for, errors
 from gateway.camera.evidence import AlertIdError, CaptureStatus, EvidenceStore, Manifest
 
@@ -63,7 +66,13 @@ def _frame_url(alert_id: str, file: str) -> str:
 
 async def _evidence(ctx: ApiContext, user: User, alert_id: str) -> tuple[EvidenceStore, Manifest]:
     """The evidence store and the alert's manifest; 404 when none is kept."""
-    alert = await alert_for(ctx, user, alert_id)
+    if user is LINK_USER:  # the signature named this alert's path
+        found = await ctx.store.get_alert(alert_id)
+        if found is None:
+            raise HTTPException(404, f"no alert {alert_id}")
+        alert = found
+    else:
+        alert = await alert_for(ctx, user, alert_id)
     store = ctx.evidence
     if store is None:
         raise HTTPException(404, "this gateway keeps no evidence")
@@ -99,11 +108,17 @@ async def _jpeg(store: EvidenceStore, manifest: Manifest, file: str) -> Response
     response_class=Response,
     responses=_JPEG | errors(401, 403, 404),
 )
-async def snapshot(ctx: Ctx, alert_id: str, user: Authed) -> Response:
-    """The alert's best frame (the most motion at the door, nearest the alert)."""
+async def snapshot(
+    ctx: Ctx, alert_id: str, user: Annotated[User, Depends(signed_or_user)]
+) -> Response:
+    """The alert's best frame (the most motion at the door, nearest the alert).
+
+    With ``?exp=&sig=`` of a message's signed link no login is needed; a link tampered with
+    or expired is 403."""
     store, manifest = await _evidence(ctx, user, alert_id)
     if manifest.best is None:
         raise HTTPException(404, f"alert {alert_id} has no snapshot: no frame was kept")
+    await audited(ctx, user, "read_snapshot", target=alert_id, household=manifest.household)
     return await _jpeg(store, manifest, manifest.best)
 
 
@@ -111,6 +126,7 @@ async def snapshot(ctx: Ctx, alert_id: str, user: Authed) -> Response:
 async def evidence(ctx: Ctx, alert_id: str, user: Authed) -> EvidenceOut:
     """The manifest of the alert's evidence: each frame with its time, camera, hash and link."""
     _, manifest = await _evidence(ctx, user, alert_id)
+    await audited(ctx, user, "read_evidence", target=alert_id, household=manifest.household)
     kept = manifest.model_dump(mode="json", exclude={"version", "frames"})
     return EvidenceOut(
         **kept,
@@ -130,4 +146,7 @@ async def evidence(ctx: Ctx, alert_id: str, user: Authed) -> EvidenceOut:
 async def evidence_file(ctx: Ctx, alert_id: str, file: str, user: Authed) -> Response:
     """One frame of the alert's evidence, as named in its manifest."""
     store, manifest = await _evidence(ctx, user, alert_id)
+    await audited(
+        ctx, user, "read_evidence", target=alert_id, household=manifest.household, detail=file
+    )
     return await _jpeg(store, manifest, file)

@@ -6,7 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.audit import audited
+from api.auth import INTAKE_ROLES, require_role
 from api.context import Authed, Ctx, alert_out, errors, visible
+from api.masking import mask_phone, sees_phones
 from api.models import (
     DeviceOut,
     EventOut,
@@ -24,9 +27,11 @@ router = APIRouter(prefix="/api/v1")
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-@router.get("/rejected", tags=["intake"], responses=errors(401))
+@router.get("/rejected", tags=["intake"], responses=errors(401, 403))
 async def rejected(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[RejectedOut]:
-    """Input the gateway could not use, newest first, with the reason."""
+    """Input the gateway could not use, newest first, with the reason (technicians,
+    supervisors, admins)."""
+    require_role(user, INTAKE_ROLES, "the rejected messages")
     return [
         RejectedOut(
             received_at=r.received_at.isoformat(),
@@ -40,9 +45,11 @@ async def rejected(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[RejectedO
     ]
 
 
-@router.get("/devices/unknown", tags=["intake"], responses=errors(401))
+@router.get("/devices/unknown", tags=["intake"], responses=errors(401, 403))
 async def unknown(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[UnknownOut]:
-    """Device addresses heard that no household binds, most recently heard first."""
+    """Device addresses heard that no household binds, most recently heard first (technicians,
+    supervisors, admins)."""
+    require_role(user, INTAKE_ROLES, "the unknown devices")
     return [
         UnknownOut(
             **r
@@ -86,8 +93,15 @@ async def household(ctx: Ctx, household_id: str, user: Authed) -> HouseholdOut:
                 last_celsius=s.last_celsius if s else None,
             )
         )
+    residents = hh.residents
+    if not sees_phones(user, hh.id, ctx.desk.directory):
+        residents = [
+            r.model_copy(update={"phone": r.phone and mask_phone(r.phone)}) for r in residents
+        ]
+    await audited(ctx, user, "read_household", target=hh.id, household=hh.id)
     return HouseholdOut(
-        **hh.model_dump(exclude={"devices"}),
+        **hh.model_dump(exclude={"devices", "residents"}),
+        residents=residents,
         devices=devices,
         alerts=[alert_out(ctx, a) for a in ctx.desk.active() if a.household_id == hh.id],
     )
@@ -105,6 +119,7 @@ async def events(
 ) -> list[EventOut]:
     """A household's event log, newest first."""
     visible(ctx, user, household_id)
+    await audited(ctx, user, "read_events", target=household_id, household=household_id)
     return [
         EventOut(
             ts=e.ts.isoformat(),
@@ -128,6 +143,7 @@ async def readings(
 ) -> list[ReadingOut]:
     """A household's body temperature readings, newest first, with whose they are."""
     visible(ctx, user, household_id)
+    await audited(ctx, user, "read_readings", target=household_id, household=household_id)
     rows = await ctx.store.household_events(household_id, kind="temperature", limit=limit)
     hh = ctx.desk.directory.households[household_id]
     resident_of = {d.id: d.resident for d in hh.devices}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import signal
 import sys
 from collections.abc import Coroutine
@@ -30,6 +29,7 @@ console = Console(stderr=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file of settings")]
 ROLES = ("admin", "supervisor", "watcher", "officer", "doctor", "technician")
+"""The roles of API and console users (as ``api.auth.ROLES``, without importing the API)."""
 
 
 def _settings(config: Path | None) -> Settings:
@@ -135,20 +135,63 @@ def user_add(
     role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
     config: ConfigOpt = None,
 ) -> None:
-    """Add a user; prints its token once, alone on the last line."""
+    """Add a user; prints its token once, alone on the last line. For staff, NAME is the staff
+    id of the loaded site, with the role the site gives that person."""
+    from isogate.users import UserError, add_user
+
     if role not in ROLES:
         console.print(f"[red]role must be one of {', '.join(ROLES)}[/red]")
         raise typer.Exit(2)
     settings = _settings(config)
-    token = secrets.token_urlsafe(24)
 
-    async def add() -> None:
+    async def add() -> str:
         async with Store.open(settings.db_url) as store:
-            await store.add_user(name, role, token, SystemClock().now())
+            return await add_user(store, name, role, SystemClock().now())
 
-    asyncio.run(add())
+    try:
+        token = asyncio.run(add())
+    except UserError as exc:
+        console.print(f"isogate: {exc}", style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     console.print(f"user {name} ({role}) added; the token is shown once:")
     sys.stdout.write(token + "\n")
+
+
+@user_app.command("list")
+def user_list(config: ConfigOpt = None) -> None:
+    """The users, their roles and live console sessions (never a token)."""
+    from rich.console import Console as Out
+
+    from gateway.site.stored import current_directory
+    from isogate.users import users_table
+
+    settings = _settings(config)
+
+    async def read() -> Any:
+        async with Store.open(settings.db_url) as store:
+            _, directory = await current_directory(store)
+            return users_table(await store.list_users(SystemClock().now()), directory.tz)
+
+    Out().print(asyncio.run(read()))
+
+
+@user_app.command("revoke")
+def user_revoke(name: str, config: ConfigOpt = None) -> None:
+    """End every token and console session of NAME."""
+    from isogate.users import UserError, revoke_user
+
+    settings = _settings(config)
+
+    async def revoke() -> int:
+        async with Store.open(settings.db_url) as store:
+            return await revoke_user(store, name, SystemClock().now())
+
+    try:
+        count = asyncio.run(revoke())
+    except UserError as exc:
+        console.print(f"isogate: {exc}", style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"{name}: {count} token(s) revoked, every session ended")
 
 
 @app.command()

@@ -34,6 +34,7 @@ from gateway.ingest.mqtt import MqttSession
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.radio import run_receiver
 from gateway.ingest.worker import Ingest
+from gateway.links import KEY_FILE, LinkSigner, expires_at, load_key
 from gateway.notify.delivery import Deliveries
 from gateway.notify.outbox import Outbox
 from gateway.site.stored import current_directory
@@ -60,6 +61,7 @@ class Running:
     evidence: EvidenceStore
     site_revision: int = 0
     http_port: int | None = None
+    links: LinkSigner | None = None
 
 
 class _Server(uvicorn.Server):
@@ -90,6 +92,8 @@ class Gateway:
             revision, directory = await current_directory(store)
             health = Health(self.clock.now)
             desk = AlertDesk(directory, s.base_topic, s.link)
+            signer = LinkSigner(load_key(s.data_dir.resolve() / KEY_FILE))
+            desk.signed = lambda path, now: signer.sign(path, expires_at(now, s.link_hours))
             pipeline = Pipeline(store, desk, directory, self.router, self.clock)
             await pipeline.restore()
             session = MqttSession(s.mqtt_url, s.client_id, clock=self.clock)
@@ -136,6 +140,7 @@ class Gateway:
             running = Running(
                 s, store, session, pipeline, ops, outbox, ingest, health, hub, evidence, revision
             )
+            running.links = signer
             health.probe("broker", lambda: None if session.connected else "not connected")
             with contextlib.closing(hub):  # the analysis threads go with the gateway
                 async with session, deliveries, asyncio.TaskGroup() as tg:
@@ -175,6 +180,10 @@ class Gateway:
             lambda: running.session.connected,
             running.health,
             evidence=running.evidence,
+            links=running.links,
+            link_hours=self.settings.link_hours,
+            session_hours=self.settings.session_hours,
+            public_url=self.settings.public_url,
         )
         config = uvicorn.Config(
             create_app(ctx),

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     site_poll_s: float = Field(1.0, gt=0, le=60, description="How often to look for a new site")
     retry_base_s: float = Field(2.0, gt=0, le=600, description="First retry of a failed delivery")
     retry_cap_s: float = Field(300.0, gt=0, le=86_400, description="Longest wait between retries")
+    session_hours: float = Field(
+        12.0, gt=0, le=168, description="How long a console login lasts before it must be renewed"
+    )
+    link_hours: float = Field(
+        24.0, gt=0, le=720, description="How long a signed link in an SMS or bot message works"
+    )
     log_level: str = Field("INFO")
 
     @field_validator("mqtt_url")

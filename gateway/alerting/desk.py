@@ -51,6 +51,9 @@ class AlertDesk:
         # Whether a camera will give evidence for a new alert of this household and type; the
         # alert then links its snapshot (set by the composition root when cameras are watched).
         self.evidence: Callable[[str, AlertType], bool] | None = None
+        # Signs a path for a message sent at a time (``gateway.links``): SMS and bot messages
+        # then carry links a phone opens without a login, until they expire.
+        self.signed: Callable[[str, datetime], str] | None = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -377,7 +380,7 @@ class AlertDesk:
                                 channel.id,
                                 person.id,
                                 person.phone,
-                                self._notice(alert, person.id),
+                                self._notice(alert, person.id, now),
                                 now,
                                 cancel_on_ack=cancel_on_ack,
                             )
@@ -389,16 +392,18 @@ class AlertDesk:
                         channel.id,
                         "group",
                         channel.url or "",
-                        self._notice(alert, None),
+                        self._notice(alert, None, now),
                         now,
                         cancel_on_ack=cancel_on_ack,
                     )
                 )
 
-    def _notice(self, alert: Alert, person: str | None) -> str:
+    def _notice(self, alert: Alert, person: str | None, now: datetime) -> str:
         """What a channel needs to render the alert for one person (or a group)."""
         hh = self.directory.households.get(alert.household_id)
         staff = self.directory.staff.get(person or "")
+        sign = self.signed
+        snapshot = alert.snapshot and (sign(alert.snapshot, now) if sign else alert.snapshot)
         return Notification(
             alert_id=alert.id,
             type=alert.type,
@@ -410,7 +415,8 @@ class AlertDesk:
             message=alert.message,
             raised_at=alert.raised_at,
             escalation_level=alert.escalation_level,
-            snapshot_url=alert.snapshot,
+            snapshot_url=snapshot,
+            alert_url=sign(f"/l/alert/{alert.id}", now) if sign else None,
             recipient_id=person or "group",
             recipient_name=staff.name if staff else None,
             phone=staff.phone if staff else None,

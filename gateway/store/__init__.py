@@ -8,6 +8,7 @@ grouped by aggregate, one module each; :class:`Store` is all of them on one engi
 from __future__ import annotations
 
 from gateway.store.alerts import AlertsOps
+from gateway.store.audit import AuditOps
 from gateway.store.events import EventsOps
 from gateway.store.intake import REJECTED_KEEP, UNKNOWN_KEEP, IntakeOps
 from gateway.store.outbox import OutboxOps
@@ -15,7 +16,7 @@ from gateway.store.site import SiteOps
 from gateway.store.users import UsersOps, token_hash
 
 
-class Store(EventsOps, AlertsOps, OutboxOps, IntakeOps, SiteOps, UsersOps):
+class Store(EventsOps, AlertsOps, OutboxOps, IntakeOps, SiteOps, UsersOps, AuditOps):
     """Named operations on the gateway's database (open it with ``Store.open(url)``)."""
 
 

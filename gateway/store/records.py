@@ -116,6 +116,49 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class UserRecord:
+    """One API/console user's token (a name may hold several), without the token."""
+
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+    active_sessions: int
+    """Console sessions of this name that are neither ended nor expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A console session: the cookie holds a random id, the store only its hash."""
+
+    id_hash: str
+    user_name: str
+    role: str
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who read or did what, when, and how it arrived (append-only).
+
+    ``via`` is console, rest, mqtt, cli or link; ``target`` what was read or changed (an alert
+    id, a user name); ``household`` the household whose personal data it touched.
+    """
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    via: str
+    target: str | None = None
+    household: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A notification to deliver: one channel, one recipient, one body."""
 

@@ -33,6 +33,9 @@ def _isogate(*args: str, data: Path, **env: str) -> subprocess.CompletedProcess[
 
 def test_user_add_prints_the_token_alone_on_the_last_line(tmp_path: Path):
     """The token works against the store; only its hash is kept."""
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(site_doc(), allow_unicode=True))
+    assert _isogate("load", str(site), data=tmp_path).returncode == 0
     out = _isogate("user", "add", "p1", "--role", "officer", data=tmp_path)
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip().splitlines()[-1]

@@ -206,10 +206,14 @@ async def test_live_stream_shows_the_event_and_the_alert_to_those_who_may_see_th
     await gateway.running.store.add_user(
         "p2", "officer", "p2-ws", gateway.running.pipeline.clock.now()
     )
-    base = f"ws://127.0.0.1:{gateway.running.http_port}/api/v1/stream?token="
+    url = f"ws://127.0.0.1:{gateway.running.http_port}/api/v1/stream"
+
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
     async with (
-        websockets.connect(base + gateway.token) as admin,
-        websockets.connect(base + "p2-ws") as p2,
+        websockets.connect(url, additional_headers=bearer(gateway.token)) as admin,
+        websockets.connect(url, additional_headers=bearer("p2-ws")) as p2,
     ):
         await asyncio.sleep(0.1)
         with gateway.link() as link:
@@ -230,5 +234,9 @@ async def test_live_stream_shows_the_event_and_the_alert_to_those_who_may_see_th
         seen = _json.loads(await asyncio.wait_for(p2.recv(), 5))
         assert (seen["kind"], seen["household"]) == ("event", "h2"), seen
     with pytest.raises(websockets.InvalidStatus):
-        async with websockets.connect(base + "wrong"):
+        async with websockets.connect(url, additional_headers=bearer("wrong")):
+            pass
+    # A token in the URL is not a credential (it would end up in logs and browser history).
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(f"{url}?token={gateway.token}"):
             pass

@@ -36,6 +36,7 @@ class Notification:
         phone: Their phone number in international format, for SMS.
         recipients: Everybody the alert goes to (the SPEC §3 ``recipients``); empty means just
             this recipient.
+        alert_url: A signed link to the alert's page (path or absolute URL), or None.
         delivery_id: The outbox's id of this delivery, sent along so receivers can drop
             duplicates of a retried delivery; None derives one from the alert and recipient.
     """
@@ -55,6 +56,7 @@ class Notification:
     recipient_name: str | None = None
     phone: str | None = None
     recipients: tuple[str, ...] = field(default=())
+    alert_url: str | None = None
     delivery_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -102,6 +104,7 @@ class Notification:
             "recipient_name": self.recipient_name,
             "phone": self.phone,
             "recipients": list(self.recipients),
+            "alert_url": self.alert_url,
         }
         return json.dumps(doc, ensure_ascii=False)
 
@@ -134,6 +137,7 @@ class Notification:
                 recipient_name=d.get("recipient_name"),
                 phone=d.get("phone"),
                 recipients=tuple(d.get("recipients") or ()),
+                alert_url=d.get("alert_url"),
                 delivery_id=delivery_id,
             )
         except (KeyError, TypeError, AttributeError) as exc:

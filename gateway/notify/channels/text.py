@@ -75,13 +75,22 @@ def local_time(n: Notification, tz: tzinfo, fmt: str = "%m-%d %H:%M") -> str:
     return n.raised_at.astimezone(tz).strftime(fmt)
 
 
+def _absolute(url: str | None, base_url: str) -> str | None:
+    if not url:
+        return None
+    if url.startswith(("http://", "https://")):
+        return url
+    return f"{base_url.rstrip('/')}/{url.lstrip('/')}"
+
+
 def snapshot_link(n: Notification, base_url: str) -> str | None:
     """The absolute snapshot URL, or None when the alert has no snapshot."""
-    if not n.snapshot_url:
-        return None
-    if n.snapshot_url.startswith(("http://", "https://")):
-        return n.snapshot_url
-    return f"{base_url.rstrip('/')}/{n.snapshot_url.lstrip('/')}"
+    return _absolute(n.snapshot_url, base_url)
+
+
+def alert_link(n: Notification, base_url: str) -> str | None:
+    """The absolute URL of the alert's page (a signed link), or None without one."""
+    return _absolute(n.alert_url, base_url)
 
 
 def _where(n: Notification) -> str:
@@ -106,8 +115,12 @@ def sms_text(n: Notification, *, tz: tzinfo, base_url: str) -> str:
         The text; split it with ``split_sms`` before sending.
     """
     pieces = [f"{BRAND}{headline(n)}", _where(n), local_time(n, tz), n.message.strip()]
+    # The alert's page shows the snapshot too: one link costs fewer SMS parts than two.
+    page = alert_link(n, base_url)
     link = snapshot_link(n, base_url)
-    if link:
+    if page:
+        pieces.append(f"详情 {page}")
+    elif link:
         pieces.append(f"快照 {link}")
     if n.status.is_active:
         pieces.append("请登录控制台确认")
@@ -151,6 +164,9 @@ def _detail_lines(n: Notification, tz: tzinfo, base_url: str, *, markdown: bool)
     link = snapshot_link(n, base_url)
     if link:
         lines.append(f"[查看快照]({link})" if markdown else f"快照：{link}")
+    page = alert_link(n, base_url)
+    if page:
+        lines.append(f"[打开告警]({page})" if markdown else f"告警：{page}")
     if n.status.is_active:
         lines.append("请登录控制台确认处置。")
     # Two trailing spaces are a hard line break in DingTalk's markdown; WeCom breaks on "\n".
