@@ -71,17 +71,5 @@ async def alert_for(ctx: ApiContext, user: User, alert_id: str) -> Alert:
 
 
 def alert_out(ctx: ApiContext, alert: Alert) -> AlertOut:
-    """An alert as SPEC §3 publishes it, with who acted on it and when."""
-    tz = ctx.desk.directory.tz
-
-    def local(t: Any) -> str | None:
-        return None if t is None else t.astimezone(tz).isoformat(timespec="milliseconds")
-
-    return AlertOut(
-        **ctx.desk.payload(alert),
-        acked_by=alert.acked_by,
-        acked_at=local(alert.acked_at),
-        resolved_by=alert.resolved_by,
-        resolved_at=local(alert.resolved_at),
-        note=alert.note,
-    )
+    """An alert as SPEC §3 publishes it, with who acted on it and when (the desk renders it)."""
+    return AlertOut(**ctx.desk.payload(alert))

@@ -7,17 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.context import Authed, Ctx, alert_out, errors, visible
+from api.grid import grid_row
 from api.models import (
     DeviceOut,
     EventOut,
-    HouseholdBrief,
     HouseholdOut,
+    HouseholdRow,
     ReadingOut,
     RejectedOut,
     UnknownOut,
 )
 from devices.events import EventKind
 from gateway.store.event_data import TemperatureData
+from gateway.store.records import Alert
 
 router = APIRouter(prefix="/api/v1")
 
@@ -53,21 +55,26 @@ async def unknown(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[UnknownOut
 
 
 @router.get("/households", tags=["households"], responses=errors(401))
-async def households(ctx: Ctx, user: Authed) -> list[HouseholdBrief]:
-    """The households in the caller's scope."""
+async def households(ctx: Ctx, user: Authed) -> list[HouseholdRow]:
+    """The households in the caller's scope, each with what the grid shows of it now."""
     d = ctx.desk.directory
     scope = user.households(d)
-    return [
-        HouseholdBrief(id=h.id, address=h.address, residents=[r.name for r in h.residents])
-        for h in d.households.values()
-        if scope is None or h.id in scope
-    ]
+    shown = [h for h in d.households.values() if scope is None or h.id in scope]
+    # Three queries for the whole grid, whatever the number of households.
+    states = {s.device_id: s for s in await ctx.store.device_statuses()}
+    snapshots = {h: ctx.desk.link(s) for h, s in (await ctx.store.latest_snapshots(scope)).items()}
+    unresolved: dict[str, list[Alert]] = {}
+    for a in await ctx.store.list_alerts(status="unresolved", households=scope, limit=100_000):
+        unresolved.setdefault(a.household_id, []).append(a)
+    return [grid_row(hh, states, snapshots.get(hh.id), unresolved.get(hh.id, [])) for hh in shown]
 
 
 @router.get("/households/{household_id}", tags=["households"], responses=errors(401, 403, 404))
 async def household(ctx: Ctx, household_id: str, user: Authed) -> HouseholdOut:
-    """A household: its set-up, its devices' last state and its open alerts."""
+    """A household: its set-up, its devices' last state and its unresolved alerts (acknowledged
+    ones too)."""
     visible(ctx, user, household_id)
+    # AUDIT(access): read of a household's personal data — household page.
     hh = ctx.desk.directory.households[household_id]
     states = {s.device_id: s for s in await ctx.store.device_statuses()}
     devices = []
@@ -86,10 +93,11 @@ async def household(ctx: Ctx, household_id: str, user: Authed) -> HouseholdOut:
                 last_celsius=s.last_celsius if s else None,
             )
         )
+    alerts = await ctx.store.list_alerts(status="unresolved", households={hh.id}, limit=1000)
     return HouseholdOut(
         **hh.model_dump(exclude={"devices"}),
         devices=devices,
-        alerts=[alert_out(ctx, a) for a in ctx.desk.active() if a.household_id == hh.id],
+        alerts=[alert_out(ctx, a) for a in alerts],
     )
 
 

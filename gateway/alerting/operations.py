@@ -1,4 +1,5 @@
-"""What people do to alerts (acknowledge, resolve), each committed before it is answered.
+"""What people do to alerts (acknowledge, resolve, tick a plan step), each committed before it
+is answered.
 
 A person at the console must hear back in bounded time even when the database is locked (a
 full disk, a long backup): given ``within``, an operation that has not committed by then is
@@ -88,6 +89,21 @@ class AlertOps:
             alert_id, lambda a, now, w: self.desk.resolve(a, by, note, now, w, via), within
         )
 
+    async def step(
+        self,
+        alert_id: str,
+        step: str,
+        by: str,
+        within: float | None = None,
+        *,
+        via: str | None = None,
+    ) -> Alert:
+        """Record a response-plan step; raises AlertError (404, 409 resolved, 422 not a step of
+        the alert type's plan) or DatabaseBusyError as :meth:`ack`."""
+        return await self._do(
+            alert_id, lambda a, now, w: self.desk.step(a, step, by, now, w, via), within
+        )
+
     async def _do(self, alert_id: str, change: Callable[..., Alert], within: float | None) -> Alert:
         loop = asyncio.get_running_loop()
         deadline = None if within is None else loop.time() + within
@@ -148,7 +164,7 @@ class AlertOps:
             stored = await self.store.get_alert(alert_id)
             async with self.desk.lock:
                 held = self.desk.find(alert_id)
-                if stored is not None and held is not None and stored.status != held.status:
+                if stored is not None and held is not None and stored.updated_at > held.updated_at:
                     # The commit landed just before it was cancelled: take the stored truth.
                     log.warning("alert %s changed although its request timed out", alert_id)
                     self.desk.install(Writes(alerts={stored.id: stored}))

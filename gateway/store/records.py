@@ -70,6 +70,15 @@ class DeviceStatus:
     last_reading_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A step of an alert's response plan that somebody ticked (kept in its history)."""
+
+    step: str
+    by: str | None
+    at: datetime
+
+
 @dataclass(slots=True)
 class Alert:
     """An alert and where it stands."""
@@ -95,6 +104,8 @@ class Alert:
     resolved_at: datetime | None = None
     note: str | None = None
     seen_at: datetime | None = None  # a camera saw someone at the door around it (door_breach)
+    # The response plan's steps ticked so far: read from the history, not a column of its own.
+    steps: tuple[Step, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -18,7 +18,7 @@ from tests.conftest import Harness
 ALERT_FIELDS = {
     "id", "type", "severity", "household", "address", "device", "raised_at", "status",
     "recipients", "escalation_level", "message", "snapshot", "seen_by_camera", "count",
-    "updated_at", "acked_by", "acked_at", "resolved_by", "resolved_at", "note",
+    "updated_at", "acked_by", "acked_at", "resolved_by", "resolved_at", "note", "steps",
 }  # fmt: skip
 
 # Every route and the status codes it can answer.
@@ -40,6 +40,8 @@ ROUTES = {
     ("get", "/api/v1/households/{household_id}"): {"200", "401", "403", "404", "422"},
     ("get", "/api/v1/households/{household_id}/events"): {"200", "401", "403", "404", "422"},
     ("get", "/api/v1/households/{household_id}/readings"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/plans"): {"200", "401"},
+    ("post", "/api/v1/alerts/{alert_id}/steps"): {"200", "401", "403", "404", "409", "422", "503"},
 }  # fmt: skip
 
 
