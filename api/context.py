@@ -41,8 +41,8 @@ Authed = Annotated[User, Depends(current_user)]
 
 _WHY = {
     401: "no bearer token, or one that is not valid",
-    403: "the household is not in the caller's scope",
-    404: "no such household or alert",
+    403: "the household is not in the caller's scope, or the caller may not do this",
+    404: "no such household, alert or handover",
     409: "the alert is already resolved",
     503: "the database did not answer in time; nothing was changed",
 }

@@ -111,6 +111,16 @@ class AlertsOps(StoreBase):
             found = await _with_steps(conn, (await conn.execute(q)).mappings())
         return found[0] if found else None
 
+    async def alerts_by_id(self, alert_ids: Iterable[str]) -> list[Alert]:
+        """The alerts of these ids (those that exist), in the order given."""
+        wanted = list(alert_ids)
+        if not wanted:
+            return []
+        q = sa.select(t.alerts).where(t.alerts.c.id.in_(wanted))
+        async with self.engine.connect() as conn:
+            found = {a.id: a for a in await _with_steps(conn, (await conn.execute(q)).mappings())}
+        return [found[i] for i in wanted if i in found]
+
     async def latest_snapshots(self, households: Iterable[str] | None = None) -> dict[str, str]:
         """Per household, the snapshot of its latest alert that has one."""
         c = t.alerts.c

@@ -12,6 +12,7 @@ from gateway.clock import epoch, from_epoch
 from gateway.store import rows
 from gateway.store import schema as t
 from gateway.store._base import StoreBase, _set_meta
+from gateway.store.handovers import write_handovers
 from gateway.store.intake import keep_bounded
 from gateway.store.records import (
     DeviceStatus,
@@ -71,6 +72,7 @@ class EventsOps(StoreBase):
                 )
             for key, value in w.meta.items():
                 await _set_meta(conn, key, value)
+            await write_handovers(conn, w)
             await keep_bounded(conn, w)
             items: list[OutboxItem] = []
             if w.outbox:

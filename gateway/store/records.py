@@ -141,6 +141,20 @@ class OutboxItem:
     attempts: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A shift handover: the unresolved alerts the incoming watchers took over, and whether
+    one of them accepted it (or, nobody having done so in time, when its alerts escalated)."""
+
+    id: str
+    at: datetime
+    watchers: tuple[str, ...]
+    alert_ids: tuple[str, ...]
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+
 @dataclass
 class Writes:
     """Everything one pipeline step writes, committed in one transaction."""
@@ -155,6 +169,8 @@ class Writes:
     outbox: list[OutboxItem] = field(default_factory=list)
     cancel_outbox_for: set[str] = field(default_factory=set)
     meta: dict[str, Any] = field(default_factory=dict)
+    handovers: list[Handover] = field(default_factory=list)
+    handovers_escalated: dict[str, datetime] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -167,4 +183,6 @@ class Writes:
             or self.outbox
             or self.cancel_outbox_for
             or self.meta
+            or self.handovers
+            or self.handovers_escalated
         )

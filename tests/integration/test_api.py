@@ -42,6 +42,9 @@ ROUTES = {
     ("get", "/api/v1/households/{household_id}/readings"): {"200", "401", "403", "404", "422"},
     ("get", "/api/v1/plans"): {"200", "401"},
     ("post", "/api/v1/alerts/{alert_id}/steps"): {"200", "401", "403", "404", "409", "422", "503"},
+    ("get", "/api/v1/roster"): {"200", "401"},
+    ("get", "/api/v1/handover"): {"200", "401", "404"},
+    ("post", "/api/v1/handover/{handover_id}/accept"): {"200", "401", "403", "404", "422"},
 }  # fmt: skip
 
 
