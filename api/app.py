@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, evidence, households, plans, roster, stream
+from api import alerts, evidence, households, plans, roster, stream, technician, timeline
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
 
@@ -42,6 +42,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(households.router)
     app.include_router(plans.router)
     app.include_router(roster.router)
+    app.include_router(timeline.router)
+    app.include_router(technician.router)
     app.include_router(stream.router)
     ctx.health.probe(
         "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"

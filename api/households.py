@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.context import Authed, Ctx, alert_out, errors, visible
+from api.context import ApiContext, Authed, Ctx, alert_out, errors, visible
 from api.grid import grid_row
 from api.models import (
     DeviceOut,
@@ -17,7 +17,7 @@ from api.models import (
     RejectedOut,
     UnknownOut,
 )
-from devices.events import EventKind
+from devices.events import DeviceRef, EventKind, Protocol
 from gateway.store.event_data import TemperatureData
 from gateway.store.records import Alert
 
@@ -44,14 +44,25 @@ async def rejected(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[RejectedO
 
 @router.get("/devices/unknown", tags=["intake"], responses=errors(401))
 async def unknown(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[UnknownOut]:
-    """Device addresses heard that no household binds, most recently heard first."""
+    """Device addresses heard that no household binds, most recently heard first (one bound
+    since it was heard is left out)."""
     return [
         UnknownOut(
             **r
             | {"first_seen": r["first_seen"].isoformat(), "last_seen": r["last_seen"].isoformat()}
         )
         for r in await ctx.store.list_unknown(limit)
+        if not _bound_now(ctx, r["protocol"], r["address"])
     ]
+
+
+def _bound_now(ctx: ApiContext, protocol: str, address: str) -> bool:
+    """Whether the site binds an address now (an unknown device may have been bound since)."""
+    try:
+        ref = DeviceRef(Protocol(protocol), address)
+    except ValueError:
+        return False
+    return ctx.desk.directory.bound(ref) is not None
 
 
 @router.get("/households", tags=["households"], responses=errors(401))

@@ -136,9 +136,14 @@ class EventsOps(StoreBase):
             return (await conn.execute(q)).scalar()
 
     async def household_events(
-        self, household_id: str, *, kind: str | None = None, limit: int = 200
+        self,
+        household_id: str,
+        *,
+        kind: str | None = None,
+        limit: int = 200,
+        since: datetime | None = None,
     ) -> list[EventRecord]:
-        """A household's events, newest first."""
+        """A household's events, newest first; ``since``: those of device time from then on."""
         q = (
             sa.select(t.events)
             .where(t.events.c.household_id == household_id)
@@ -147,6 +152,8 @@ class EventsOps(StoreBase):
         )
         if kind:
             q = q.where(t.events.c.kind == kind)
+        if since is not None:
+            q = q.where(t.events.c.ts >= epoch(since))
         async with self.engine.connect() as conn:
             return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
 

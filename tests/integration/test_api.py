@@ -45,6 +45,9 @@ ROUTES = {
     ("get", "/api/v1/roster"): {"200", "401"},
     ("get", "/api/v1/handover"): {"200", "401", "404"},
     ("post", "/api/v1/handover/{handover_id}/accept"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/households/{household_id}/timeline"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/households/{household_id}/commission"): {"200", "401", "403", "404", "422"},
+    ("post", "/api/v1/devices/unknown/bind"): {"200", "401", "403", "404", "409", "422"},
 }  # fmt: skip
 
 
