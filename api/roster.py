@@ -13,6 +13,7 @@ from api.context import ApiContext, Authed, Ctx, alert_out, errors
 from api.models import AlertOut
 from gateway.alerting.handover import handing
 from gateway.store.records import Handover
+from rules.alerts import AlertStatus
 from rules.coverage import gaps
 from rules.roster import Duty, on_duty_and_next
 
@@ -140,7 +141,7 @@ async def _out(ctx: ApiContext, user: User, h: Handover) -> HandoverOut:
     alerts = [
         a
         for a in await ctx.store.alerts_by_id(h.alert_ids)
-        if a.status.value != "resolved" and user.may_see(a.household_id, d)
+        if a.status is not AlertStatus.RESOLVED and user.may_see(a.household_id, d)
     ]
     accepted = []
     if h.accepted_by is not None and h.accepted_at is not None:
