@@ -85,16 +85,20 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
 @router.post("/{alert_id}/ack", responses=errors(401, 403, 404, 409, 503))
 async def ack(ctx: Ctx, alert_id: str, user: Authed, body: Note | None = None) -> AlertOut:
     """Acknowledge: escalation stops. 503 when the database does not take it in time."""
-    alert = await alert_for(ctx, user, alert_id)
+    await alert_for(ctx, user, alert_id)
     try:
         changed = await ctx.ops.ack(
-            alert_id, user.name, ANSWER_WITHIN_S, note=body.note if body else None, via=user.via
+            alert_id,
+            user.name,
+            ANSWER_WITHIN_S,
+            note=body.note if body else None,
+            via=user.via,
+            role=user.role,
         )
     except AlertError as exc:
         raise HTTPException(exc.code, str(exc)) from None
     except DatabaseBusyError as exc:
         raise HTTPException(503, str(exc)) from None
-    await audited(ctx, user, "ack", target=alert_id, household=alert.household_id)
     return alert_out(ctx, changed)
 
 
@@ -109,11 +113,10 @@ async def resolve(ctx: Ctx, alert_id: str, user: Authed, body: Note) -> AlertOut
         require_role(user, CLOSES_CRITICAL, f"resolving a {alert.type.value}")
     try:
         changed = await ctx.ops.resolve(
-            alert_id, user.name, body.note, ANSWER_WITHIN_S, via=user.via
+            alert_id, user.name, body.note, ANSWER_WITHIN_S, via=user.via, role=user.role
         )
     except AlertError as exc:
         raise HTTPException(exc.code, str(exc)) from None
     except DatabaseBusyError as exc:
         raise HTTPException(503, str(exc)) from None
-    await audited(ctx, user, "resolve", target=alert_id, household=alert.household_id)
     return alert_out(ctx, changed)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, audit, evidence, households, links, session
-from api.auth import websocket_user
+from api import (
+    alerts,
+    audit,
+    evidence,
+    households,
+    links,
+    plans,
+    roster,
+    session,
+    stream,
+    technician,
+    timeline,
+)
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
 
@@ -18,13 +28,6 @@ PING_WITHIN_S = 2.0
 """How long ``/healthz`` waits for the database to answer a ping."""
 
 __all__ = ["ApiContext", "create_app"]
-
-
-async def _until_closed(ws: WebSocket) -> None:
-    """Return when the client goes away (the console sends nothing we need)."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while (await ws.receive())["type"] != "websocket.disconnect":
-            pass
 
 
 async def _check_database(ctx: ApiContext, pending: set[asyncio.Task[bool]]) -> None:
@@ -52,6 +55,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(session.router)
     app.include_router(audit.router)
     app.include_router(links.router)
+    app.include_router(plans.router)
+    app.include_router(roster.router)
+    app.include_router(timeline.router)
+    app.include_router(technician.router)
+    app.include_router(stream.router)
     ctx.health.probe(
         "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"
     )
@@ -83,32 +91,5 @@ def create_app(ctx: ApiContext) -> FastAPI:
     async def metrics() -> Response:
         """The gateway's metrics for Prometheus."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.websocket("/api/v1/stream")
-    async def stream(ws: WebSocket) -> None:
-        user = await websocket_user(ws)
-        if user is None:
-            await ws.close(code=4401, reason="missing or invalid token")
-            return
-        await ws.accept()
-        with ctx.desk.bus.subscribe() as queue:
-            # Listen as well as send: a viewer that leaves, or a server shutting down, is
-            # noticed even when nothing is published for this viewer.
-            closed = asyncio.ensure_future(_until_closed(ws))
-            try:
-                while not closed.done():
-                    getter = asyncio.ensure_future(queue.get())
-                    await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-                    if not getter.done():
-                        getter.cancel()
-                        break
-                    item = getter.result()
-                    hid = item.household
-                    if hid is None or user.may_see(hid, ctx.desk.directory):
-                        await ws.send_json(item.to_json())
-            except WebSocketDisconnect:
-                pass
-            finally:
-                closed.cancel()
 
     return app

@@ -59,7 +59,7 @@ Authed = Annotated[User, Depends(current_user)]
 _WHY = {
     401: "no bearer token or session, or one that is not valid",
     403: "out of the caller's scope or role, or a session request without its CSRF token",
-    404: "no such household or alert",
+    404: "no such household, alert or handover",
     429: "too many failed logins from this address; see Retry-After",
     409: "the alert is already resolved",
     503: "the database did not answer in time; nothing was changed",
@@ -89,17 +89,5 @@ async def alert_for(ctx: ApiContext, user: User, alert_id: str) -> Alert:
 
 
 def alert_out(ctx: ApiContext, alert: Alert) -> AlertOut:
-    """An alert as SPEC §3 publishes it, with who acted on it and when."""
-    tz = ctx.desk.directory.tz
-
-    def local(t: Any) -> str | None:
-        return None if t is None else t.astimezone(tz).isoformat(timespec="milliseconds")
-
-    return AlertOut(
-        **ctx.desk.payload(alert),
-        acked_by=alert.acked_by,
-        acked_at=local(alert.acked_at),
-        resolved_by=alert.resolved_by,
-        resolved_at=local(alert.resolved_at),
-        note=alert.note,
-    )
+    """An alert as SPEC §3 publishes it, with who acted on it and when (the desk renders it)."""
+    return AlertOut(**ctx.desk.payload(alert))

@@ -8,19 +8,21 @@ from fastapi import APIRouter, Query
 
 from api.audit import audited
 from api.auth import INTAKE_ROLES, require_role
-from api.context import Authed, Ctx, alert_out, errors, visible
+from api.context import ApiContext, Authed, Ctx, alert_out, errors, visible
+from api.grid import grid_row
 from api.masking import mask_phone, sees_phones
 from api.models import (
     DeviceOut,
     EventOut,
-    HouseholdBrief,
     HouseholdOut,
+    HouseholdRow,
     ReadingOut,
     RejectedOut,
     UnknownOut,
 )
-from devices.events import EventKind
+from devices.events import DeviceRef, EventKind, Protocol
 from gateway.store.event_data import TemperatureData
+from gateway.store.records import Alert
 
 router = APIRouter(prefix="/api/v1")
 
@@ -47,8 +49,8 @@ async def rejected(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[RejectedO
 
 @router.get("/devices/unknown", tags=["intake"], responses=errors(401, 403))
 async def unknown(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[UnknownOut]:
-    """Device addresses heard that no household binds, most recently heard first (technicians,
-    supervisors, admins)."""
+    """Device addresses heard that no household binds, most recently heard first (one bound
+    since it was heard is left out; technicians, supervisors, admins)."""
     require_role(user, INTAKE_ROLES, "the unknown devices")
     return [
         UnknownOut(
@@ -56,24 +58,38 @@ async def unknown(ctx: Ctx, user: Authed, limit: Limit = 200) -> list[UnknownOut
             | {"first_seen": r["first_seen"].isoformat(), "last_seen": r["last_seen"].isoformat()}
         )
         for r in await ctx.store.list_unknown(limit)
+        if not _bound_now(ctx, r["protocol"], r["address"])
     ]
+
+
+def _bound_now(ctx: ApiContext, protocol: str, address: str) -> bool:
+    """Whether the site binds an address now (an unknown device may have been bound since)."""
+    try:
+        ref = DeviceRef(Protocol(protocol), address)
+    except ValueError:
+        return False
+    return ctx.desk.directory.bound(ref) is not None
 
 
 @router.get("/households", tags=["households"], responses=errors(401))
-async def households(ctx: Ctx, user: Authed) -> list[HouseholdBrief]:
-    """The households in the caller's scope."""
+async def households(ctx: Ctx, user: Authed) -> list[HouseholdRow]:
+    """The households in the caller's scope, each with what the grid shows of it now."""
     d = ctx.desk.directory
     scope = user.households(d)
-    return [
-        HouseholdBrief(id=h.id, address=h.address, residents=[r.name for r in h.residents])
-        for h in d.households.values()
-        if scope is None or h.id in scope
-    ]
+    shown = [h for h in d.households.values() if scope is None or h.id in scope]
+    # Three queries for the whole grid, whatever the number of households.
+    states = {s.device_id: s for s in await ctx.store.device_statuses()}
+    snapshots = {h: ctx.desk.link(s) for h, s in (await ctx.store.latest_snapshots(scope)).items()}
+    unresolved: dict[str, list[Alert]] = {}
+    for a in await ctx.store.list_alerts(status="unresolved", households=scope, limit=100_000):
+        unresolved.setdefault(a.household_id, []).append(a)
+    return [grid_row(hh, states, snapshots.get(hh.id), unresolved.get(hh.id, [])) for hh in shown]
 
 
 @router.get("/households/{household_id}", tags=["households"], responses=errors(401, 403, 404))
 async def household(ctx: Ctx, household_id: str, user: Authed) -> HouseholdOut:
-    """A household: its set-up, its devices' last state and its open alerts."""
+    """A household: its set-up, its devices' last state and its unresolved alerts (acknowledged
+    ones too)."""
     visible(ctx, user, household_id)
     hh = ctx.desk.directory.households[household_id]
     states = {s.device_id: s for s in await ctx.store.device_statuses()}
@@ -98,12 +114,13 @@ async def household(ctx: Ctx, household_id: str, user: Authed) -> HouseholdOut:
         residents = [
             r.model_copy(update={"phone": r.phone and mask_phone(r.phone)}) for r in residents
         ]
+    alerts = await ctx.store.list_alerts(status="unresolved", households={hh.id}, limit=1000)
     await audited(ctx, user, "read_household", target=hh.id, household=hh.id)
     return HouseholdOut(
         **hh.model_dump(exclude={"devices", "residents"}),
         residents=residents,
         devices=devices,
-        alerts=[alert_out(ctx, a) for a in ctx.desk.active() if a.household_id == hh.id],
+        alerts=[alert_out(ctx, a) for a in alerts],
     )
 
 

@@ -16,9 +16,10 @@ from rules.site import Period, Resident, VisitWindow
 
 
 class StatusFilter(StrEnum):
-    """``?status=`` of the alert list: a status, or ``open``/``active`` for every alert nobody
-    acknowledged yet (escalated included)."""
+    """``?status=`` of the alert list: a status, ``open``/``active`` for every alert nobody
+    acknowledged yet (escalated included), ``unresolved`` for those and the acknowledged ones."""
 
+    UNRESOLVED = "unresolved"
     OPEN = "open"
     ACTIVE = "active"
     ESCALATED = "escalated"
@@ -50,6 +51,14 @@ class HealthOut(BaseModel):
     parts: list[PartOut]
 
 
+class StepOut(BaseModel):
+    """A step of the response plan somebody ticked."""
+
+    step: str = Field(description="the step's key, as GET /api/v1/plans names it")
+    by: str | None
+    at: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class AlertOut(BaseModel):
     """An alert as SPEC §3 publishes it, with who acted on it."""
 
@@ -75,13 +84,16 @@ class AlertOut(BaseModel):
     resolved_by: str | None
     resolved_at: str | None = Field(json_schema_extra={"format": "date-time"})
     note: str | None
+    steps: list[StepOut] = Field(description="response-plan steps ticked, oldest first")
 
 
 class HistoryOut(BaseModel):
     """One step in an alert's life."""
 
     at: str = Field(json_schema_extra={"format": "date-time"})
-    action: str = Field(description="raised, repeated, escalated, acknowledged, resolved")
+    action: str = Field(
+        description="raised, repeated, escalated, acknowledged, resolved, step, accepted"
+    )
     by: str | None
     note: str | None
     via: str | None = Field(None, description="how a person's action arrived: console, rest, mqtt")
@@ -136,6 +148,34 @@ class HouseholdBrief(BaseModel):
     id: str
     address: str
     residents: list[str] = Field(description="the residents' names")
+
+
+class DeviceBrief(BaseModel):
+    """A device's health in the household grid (null: never heard)."""
+
+    id: str
+    kind: str
+    online: bool | None
+    battery: int | None
+    last_seen: str | None = Field(json_schema_extra={"format": "date-time"})
+
+
+class HouseholdRow(BaseModel):
+    """A household in the watcher's grid: door, temperature, devices, snapshot, open alerts."""
+
+    id: str
+    address: str
+    residents: list[str] = Field(description="the residents' names")
+    door_open: bool | None = Field(description="any door open; null: no door heard yet")
+    door_at: str | None = Field(
+        description="when a door last changed", json_schema_extra={"format": "date-time"}
+    )
+    last_celsius: float | None = Field(description="the latest body temperature reading")
+    last_celsius_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    devices: list[DeviceBrief]
+    snapshot: str | None = Field(description="link to the latest snapshot; null when none")
+    open_alerts: int = Field(description="unresolved alerts, acknowledged ones included")
+    worst_severity: Severity | None = Field(description="of the unresolved alerts")
 
 
 class DeviceOut(BaseModel):

@@ -1,7 +1,10 @@
 """In-process fan-out of what just happened (alert changes, device events) to live viewers.
 
-Only committed facts are published. A viewer that falls behind loses its oldest items, never
-slows the pipeline: the store stays the record, the stream is for eyes.
+Only committed facts are published; nothing that subscribes ever slows the pipeline. A
+subscriber that falls ``QUEUE_MAX`` items behind loses its oldest items, or, subscribed with
+``cut=True`` (a console's stream, which promises no gap), gets :data:`OVERFLOWED` in place of
+everything it had not read: it is to close, and its client to reconnect and catch up from the
+store, which stays the record.
 """
 
 from __future__ import annotations
@@ -68,16 +71,28 @@ StreamItem = AlertChanged | EventStored
 """What the bus carries."""
 
 
+class Overflowed:
+    """What a cut subscriber finds in its queue once it fell too far behind."""
+
+
+OVERFLOWED = Overflowed()
+
+
 class Bus:
     """Subscribers each get a bounded queue of stream items."""
 
     def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[StreamItem]] = set()
+        self._subscribers: dict[asyncio.Queue[Any], bool] = {}
 
     def publish(self, item: StreamItem) -> None:
-        """Hand an item to every subscriber (dropping a slow one's oldest)."""
-        for q in self._subscribers:
+        """Hand an item to every subscriber (a slow one loses its oldest, or is cut off)."""
+        for q, cut in self._subscribers.items():
             if q.full():
+                if cut:
+                    while not q.empty():
+                        q.get_nowait()
+                    q.put_nowait(OVERFLOWED)
+                    continue
                 with contextlib.suppress(asyncio.QueueEmpty):
                     q.get_nowait()
             q.put_nowait(item)
@@ -86,8 +101,19 @@ class Bus:
     def subscribe(self) -> Iterator[asyncio.Queue[StreamItem]]:
         """A queue that receives everything published while the block runs."""
         q: asyncio.Queue[StreamItem] = asyncio.Queue(QUEUE_MAX)
-        self._subscribers.add(q)
+        self._subscribers[q] = False
         try:
             yield q
         finally:
-            self._subscribers.discard(q)
+            self._subscribers.pop(q, None)
+
+    @contextlib.contextmanager
+    def viewer(self) -> Iterator[asyncio.Queue[StreamItem | Overflowed]]:
+        """A queue like :meth:`subscribe`'s, which holds only :data:`OVERFLOWED` once more
+        than ``QUEUE_MAX`` items wait in it: the viewer missed some and must start again."""
+        q: asyncio.Queue[StreamItem | Overflowed] = asyncio.Queue(QUEUE_MAX)
+        self._subscribers[q] = True
+        try:
+            yield q
+        finally:
+            self._subscribers.pop(q, None)

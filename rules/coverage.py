@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from rules.alerts import AlertType, Clear, Decision, Raise
 from rules.directory import Directory
+from rules.roster import duties
 from rules.site import Household, Shift
 
 
@@ -146,3 +147,39 @@ def next_boundary(shifts: Iterable[Shift], after: datetime, tz: ZoneInfo) -> dat
         if t is not None and t > after
     ]
     return min(later).astimezone(tz) if later else None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch of time in which no watcher's shift covers a household under isolation."""
+
+    household: str
+    start: datetime
+    end: datetime
+
+
+def gaps(directory: Directory, start: datetime, end: datetime) -> list[Gap]:
+    """The coverage gaps in ``[start, end)`` of every household under isolation then.
+
+    Args:
+        directory: The site (its roster and households).
+        start: Inclusive lower bound (aware).
+        end: Exclusive upper bound (aware).
+
+    Returns:
+        Gaps by household (in the site's order), then by time.
+    """
+    stretches = duties(directory.shifts, start, end, directory.tz)
+    found: list[Gap] = []
+    for hh in directory.households.values():
+        if hh.isolation is None:
+            continue
+        t, upto = max(start, hh.isolation.start), min(end, hh.isolation.end)
+        covering = [d for d in stretches if d.households == "all" or hh.id in d.households]
+        for d in covering:  # by start
+            if d.start > t and t < upto:
+                found.append(Gap(hh.id, t, min(d.start, upto)))
+            t = max(t, d.end)
+        if t < upto:
+            found.append(Gap(hh.id, t, upto))
+    return found

@@ -6,8 +6,7 @@ Times without an offset are in the site's ``timezone``; after validation every d
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, time
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,17 +16,17 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
 from devices.events import Protocol
 from devices.events import normalize_mac as normalize_mac  # the devices' one rule, re-exported
 from rules.alerts import AlertType, Severity
+from rules.spans import DailySpan as DailySpan  # re-exported: site models use it throughout
+from rules.spans import SpanField, span_of
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in its kind")]
-_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
 class Strict(BaseModel):
@@ -61,48 +60,6 @@ class DoorSignal(StrEnum):
     CLOSED = "closed"
     TAMPER = "tamper"
     BATTERY_LOW = "battery_low"
-
-
-class DailySpan(BaseModel):
-    """A span of the day, ``HH:MM-HH:MM``; an end before the start runs past midnight."""
-
-    model_config = ConfigDict(frozen=True)
-    start: time
-    end: time  # 24:00 is stored as 00:00 of the next day
-    text: str
-
-    @classmethod
-    def parse(cls, text: str) -> DailySpan:
-        """Parse ``06:00-10:00``; raises ValueError with the text on a bad span."""
-        m = _SPAN.match(text.strip())
-        if not m:
-            raise ValueError(f"{text!r} is not a daily span HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h2 == 24 and m2 != 0:
-            raise ValueError(f"{text!r}: 24:xx is not a time")
-        start, end = time(h1, m1), time(h2 % 24, m2)
-        if start == end and not (h1 == m1 == m2 == 0 and h2 == 24):
-            raise ValueError(f"{text!r} is empty")
-        return cls(start=start, end=end, text=text.strip())
-
-    @model_serializer
-    def _as_text(self) -> str:
-        return self.text
-
-    def contains(self, t: time) -> bool:
-        """Whether a local time of day falls in the span (start inclusive, end exclusive)."""
-        if self.start == self.end:  # 00:00-24:00, the whole day
-            return True
-        if self.start < self.end:
-            return self.start <= t < self.end
-        return t >= self.start or t < self.end
-
-
-def _span(value: object) -> object:
-    return DailySpan.parse(value) if isinstance(value, str) else value
-
-
-SpanField = Annotated[DailySpan, Field(description="HH:MM-HH:MM")]
 
 
 class Policy(Strict):
@@ -149,9 +106,15 @@ class Policy(Strict):
         description="Severities that escalate when not acknowledged; a dead battery does not "
         "go to the police",
     )
+    handover_accept_s: int = Field(
+        600,
+        ge=60,
+        le=86_400,
+        description="A handover nobody accepts this long: its open alerts escalate one step",
+    )
 
     _split_windows = field_validator("reading_windows", mode="before")(
-        classmethod(lambda cls, v: [_span(x) for x in v] if isinstance(v, list) else v)
+        classmethod(lambda cls, v: [span_of(x) for x in v] if isinstance(v, list) else v)
     )
 
 
@@ -173,7 +136,7 @@ class Shift(Strict):
     end: datetime | None = None
     households: Literal["all"] | list[Id] = "all"
 
-    _split_daily = field_validator("daily", mode="before")(classmethod(lambda cls, v: _span(v)))
+    _split_daily = field_validator("daily", mode="before")(classmethod(lambda cls, v: span_of(v)))
 
     @model_validator(mode="after")
     def _one_form(self) -> Shift:

@@ -8,20 +8,19 @@ alert is announced through the outbox, in the same transaction.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from gateway.alerting.news import AlertNews
 from gateway.bus import AlertChanged, Bus
 from gateway.ids import ulid
-from gateway.notify.channels.base import Notification
-from gateway.store.records import Alert, HistoryEntry, OutboxItem, Writes
-from rules import escalation
+from gateway.store.alerts import STEP
+from gateway.store.records import Alert, HistoryEntry, Step, Writes
+from rules import escalation, plans
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise, Seen
 from rules.directory import Directory
-from rules.site import ChannelKind
 
 
 class AlertError(Exception):
@@ -32,7 +31,7 @@ class AlertError(Exception):
         self.code = code
 
 
-class AlertDesk:
+class AlertDesk(AlertNews):
     """The in-memory book of active alerts, and the operations that change alerts."""
 
     def __init__(
@@ -77,9 +76,12 @@ class AlertDesk:
                 self._active[alert.key] = alert
             elif self._active.get(alert.key, alert).id == alert.id:
                 self._active.pop(alert.key, None)
+            latest = self._acked.get(alert.key)
             if alert.status is AlertStatus.ACKNOWLEDGED:
-                self._acked[alert.key] = alert
-            elif self._acked.get(alert.key, alert).id == alert.id:
+                # A step ticked on an older acknowledged alert leaves the latest one the latest.
+                if latest is None or latest.id == alert.id or latest.raised_at <= alert.raised_at:
+                    self._acked[alert.key] = alert
+            elif latest is not None and latest.id == alert.id:
                 self._acked.pop(alert.key, None)
             self.bus.publish(AlertChanged(alert, self.payload(alert)))
         self._staged.clear()
@@ -185,50 +187,66 @@ class AlertDesk:
         return self._resolve(current, "system", d.reason, now, w)
 
     def escalate_due(self, now: datetime, w: Writes) -> list[Alert]:
-        """Move every unacknowledged alert whose ack timeout ran out up the ladder.
+        """Move every unacknowledged alert whose ack timeout ran out up the ladder."""
+        moved = []
+        for alert in list(self._active.values()):
+            alert = self._staged.get(alert.id, alert)
+            if alert.status.is_active and escalation.due(
+                alert.escalation_level, alert.next_escalation_at, now, acked=False
+            ):
+                up = self._escalate(alert, now, w, "")
+                if up is not None:
+                    moved.append(up)
+        return moved
+
+    def escalate(self, alert_ids: Iterable[str], now: datetime, w: Writes, why: str) -> list[Alert]:
+        """Move these alerts one step up the ladder now, those still unacknowledged (a handover
+        nobody accepted). ``why`` is said in each one's history."""
+        moved = []
+        for alert_id in alert_ids:
+            alert = self.find(alert_id)
+            if alert is not None and alert.status.is_active:
+                up = self._escalate(alert, now, w, why)
+                if up is not None:
+                    moved.append(up)
+        return moved
+
+    def _escalate(self, alert: Alert, now: datetime, w: Writes, why: str) -> Alert | None:
+        """One step up the ladder; None for a severity that does not escalate or a gone household.
 
         A step that would tell nobody new (the officer already has a breach) is passed over in
         the same move, so that the next person who can act hears after one timeout, not two.
         """
         policy = self.directory.policy
         top = len(policy.escalation) - 1
-        moved = []
-        for alert in list(self._active.values()):
-            alert = self._staged.get(alert.id, alert)
-            if alert.severity not in policy.escalate_severities:
-                continue
-            if not alert.status.is_active or not escalation.due(
-                alert.escalation_level, alert.next_escalation_at, now, acked=False
-            ):
-                continue
-            hh = self.directory.households.get(alert.household_id)
-            if hh is None:
-                continue
-            level = min(alert.escalation_level, top)
-            recipients = alert.recipients
-            while level < top:
-                level += 1
-                recipients = escalation.escalation_targets(
-                    level, hh, policy, self.directory, now, alert.recipients
-                )
-                if set(recipients) - set(alert.recipients):
-                    break
-            up = replace(
-                alert,
-                status=AlertStatus.ESCALATED,
-                escalation_level=level,
-                recipients=recipients,
-                updated_at=now,
-                next_escalation_at=escalation.next_escalation(level, now, policy),
+        if alert.severity not in policy.escalate_severities:
+            return None
+        hh = self.directory.households.get(alert.household_id)
+        if hh is None:
+            return None
+        level = min(alert.escalation_level, top)
+        recipients = alert.recipients
+        while level < top:
+            level += 1
+            recipients = escalation.escalation_targets(
+                level, hh, policy, self.directory, now, alert.recipients
             )
-            self._stage(w, up)
-            added = [p for p in recipients if p not in alert.recipients]
-            w.history.append(
-                HistoryEntry(alert.id, now, "escalated", None, f"level {level}: +{','.join(added)}")
-            )
-            self._announce(up, w, now, change="escalated", cancel_on_ack=True, added=tuple(added))
-            moved.append(up)
-        return moved
+            if set(recipients) - set(alert.recipients):
+                break
+        up = replace(
+            alert,
+            status=AlertStatus.ESCALATED,
+            escalation_level=level,
+            recipients=recipients,
+            updated_at=now,
+            next_escalation_at=escalation.next_escalation(level, now, policy),
+        )
+        self._stage(w, up)
+        added = [p for p in recipients if p not in alert.recipients]
+        said = f"level {level}: +{','.join(added)}" + (f" ({why})" if why else "")
+        w.history.append(HistoryEntry(alert.id, now, "escalated", None, said))
+        self._announce(up, w, now, change="escalated", cancel_on_ack=True, added=tuple(added))
+        return up
 
     # --- people -------------------------------------------------------------------------------
 
@@ -272,6 +290,20 @@ class AlertDesk:
             raise AlertError("resolving a door breach needs a note", code=422)
         return self._resolve(alert, by, note, now, w, via)
 
+    def step(
+        self, alert: Alert, step: str, by: str, now: datetime, w: Writes, via: str | None = None
+    ) -> Alert:
+        """Tick a step of the alert type's response plan (rules/plans.py); consoles are told."""
+        if step not in plans.step_keys(alert.type):
+            raise AlertError(f"{step!r} is not a step of the {alert.type.value} plan", code=422)
+        if alert.status is AlertStatus.RESOLVED:
+            raise AlertError(f"alert {alert.id} is already resolved")
+        changed = replace(alert, steps=(*alert.steps, Step(step, by, now)), updated_at=now)
+        self._stage(w, changed)
+        w.history.append(HistoryEntry(alert.id, now, STEP, by, step, via))
+        self._announce(changed, w, now, change="step")
+        return changed
+
     def _resolve(
         self,
         alert: Alert,
@@ -312,113 +344,3 @@ class AlertDesk:
         w.cancel_outbox_for.add(alert.id)
         self._announce(changed, w, now, change=status.value)
         return changed
-
-    # --- news ---------------------------------------------------------------------------------
-
-    def payload(self, alert: Alert) -> dict[str, Any]:
-        """The alert as SPEC §3 publishes it."""
-        hh = self.directory.households.get(alert.household_id)
-        tz = self.directory.tz
-        return {
-            "id": alert.id,
-            "type": alert.type.value,
-            "severity": alert.severity.value,
-            "household": alert.household_id,
-            "address": hh.address if hh else None,
-            "device": alert.device_id,
-            "raised_at": alert.raised_at.astimezone(tz).isoformat(timespec="milliseconds"),
-            "status": alert.status.value,
-            "recipients": list(alert.recipients),
-            "escalation_level": alert.escalation_level,
-            "message": alert.message,
-            "snapshot": self._link(alert.snapshot) if alert.snapshot else None,
-            "seen_by_camera": alert.seen_at is not None,
-            "count": alert.count,
-            "updated_at": alert.updated_at.astimezone(tz).isoformat(timespec="milliseconds"),
-        }
-
-    def _announce(
-        self,
-        alert: Alert,
-        w: Writes,
-        now: datetime,
-        *,
-        change: str,
-        cancel_on_ack: bool = False,
-        added: tuple[str, ...] = (),
-    ) -> None:
-        """Queue the news of an alert change on every channel that carries it."""
-        body = json.dumps(self.payload(alert), ensure_ascii=False)
-        base = self.base_topic
-        targets = [("*", f"{base}/alerts")]
-        quiet = change in ("repeated", "seen")
-        if not quiet:
-            # A repeat (the door opened again) updates the count on the all-alerts topic that
-            # consoles follow; the people already told are not buzzed again for it. Nor are
-            # they for the camera having seen who opened (the snapshot link was in the alert).
-            targets += [(p, f"{base}/alerts/to/{p}") for p in alert.recipients]
-        for who, topic in targets:
-            w.outbox.append(
-                OutboxItem(alert.id, "mqtt", who, topic, body, now, cancel_on_ack=cancel_on_ack)
-            )
-        if quiet:
-            return  # nor by SMS or group message
-        d = self.directory
-        for channel in d.site.channels or []:
-            if not channel.carries(alert.type, alert.severity, alert.household_id):
-                continue
-            staff = [d.staff[p] for p in alert.recipients if p in d.staff]
-            people = [p for p in staff if not channel.roles or p.role in channel.roles]
-            if channel.kind is ChannelKind.SMS:
-                if change not in ("raised", "escalated"):
-                    continue
-                for person in people:
-                    if person.phone and (change == "raised" or person.id in added):
-                        w.outbox.append(
-                            OutboxItem(
-                                alert.id,
-                                channel.id,
-                                person.id,
-                                person.phone,
-                                self._notice(alert, person.id, now),
-                                now,
-                                cancel_on_ack=cancel_on_ack,
-                            )
-                        )
-            elif people or not channel.roles:
-                w.outbox.append(
-                    OutboxItem(
-                        alert.id,
-                        channel.id,
-                        "group",
-                        channel.url or "",
-                        self._notice(alert, None, now),
-                        now,
-                        cancel_on_ack=cancel_on_ack,
-                    )
-                )
-
-    def _notice(self, alert: Alert, person: str | None, now: datetime) -> str:
-        """What a channel needs to render the alert for one person (or a group)."""
-        hh = self.directory.households.get(alert.household_id)
-        staff = self.directory.staff.get(person or "")
-        sign = self.signed
-        snapshot = alert.snapshot and (sign(alert.snapshot, now) if sign else alert.snapshot)
-        return Notification(
-            alert_id=alert.id,
-            type=alert.type,
-            severity=alert.severity,
-            status=alert.status,
-            household_id=alert.household_id,
-            address=hh.address if hh else alert.household_id,
-            device_id=alert.device_id,
-            message=alert.message,
-            raised_at=alert.raised_at,
-            escalation_level=alert.escalation_level,
-            snapshot_url=snapshot,
-            alert_url=sign(f"/l/alert/{alert.id}", now) if sign else None,
-            recipient_id=person or "group",
-            recipient_name=staff.name if staff else None,
-            phone=staff.phone if staff else None,
-            recipients=tuple(alert.recipients),
-        ).to_json()

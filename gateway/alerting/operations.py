@@ -1,4 +1,5 @@
-"""What people do to alerts (acknowledge, resolve), each committed before it is answered.
+"""What people do to alerts (acknowledge, resolve, tick a plan step), each committed before it
+is answered.
 
 A person at the console must hear back in bounded time even when the database is locked (a
 full disk, a long backup): given ``within``, an operation that has not committed by then is
@@ -12,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.alerting.desk import AlertDesk, AlertError
 from gateway.clock import Clock
 from gateway.store import Store
-from gateway.store.records import Alert, OutboxItem, Writes
+from gateway.store.records import Alert, AuditEntry, OutboxItem, Writes
 
 log = logging.getLogger("isogate.alerting")
 
@@ -35,6 +37,29 @@ class DatabaseBusyError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(f"database busy: {reason}")
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Actor:
+    """Who acts on an alert, for the audit log (no role: not audited here)."""
+
+    action: str
+    by: str
+    role: str | None
+    via: str | None
+    detail: str | None = None
+
+    def entry(self, at: datetime, alert: Alert) -> AuditEntry:
+        return AuditEntry(
+            at=at,
+            actor=self.by,
+            role=self.role or "",
+            action=self.action,
+            via=self.via or "rest",
+            target=alert.id,
+            household=alert.household_id,
+            detail=self.detail,
+        )
 
 
 class AlertOps:
@@ -58,6 +83,7 @@ class AlertOps:
         note: str | None = None,
         via: str | None = None,
         recipient_only: bool = False,
+        role: str | None = None,
     ) -> Alert:
         """Acknowledge an alert.
 
@@ -69,6 +95,8 @@ class AlertOps:
             via: how it arrived (console, rest, mqtt, link), kept in the alert's history.
             recipient_only: only a person the alert was sent to (or an escalation reached) may
                 acknowledge it, as on the MQTT ack topics (SPEC §3).
+            role: the actor's role; given, the action is written to the audit log in the same
+                transaction as the change itself.
 
         Raises:
             AlertError: 404 unknown, 409 resolved, 403 ``by`` not a recipient (``recipient_only``).
@@ -81,7 +109,7 @@ class AlertOps:
                 raise AlertError(f"{by} is not among the recipients of alert {alert.id}", 403)
             return self.desk.ack(alert, by, now, w, note, via)
 
-        return await self._do(alert_id, change, within)
+        return await self._do(alert_id, change, within, _Actor("ack", by, role, via))
 
     async def resolve(
         self,
@@ -91,13 +119,42 @@ class AlertOps:
         within: float | None = None,
         *,
         via: str | None = None,
+        role: str | None = None,
     ) -> Alert:
         """Resolve an alert with a note; raises AlertError, or DatabaseBusyError as :meth:`ack`."""
         return await self._do(
-            alert_id, lambda a, now, w: self.desk.resolve(a, by, note, now, w, via), within
+            alert_id,
+            lambda a, now, w: self.desk.resolve(a, by, note, now, w, via),
+            within,
+            _Actor("resolve", by, role, via),
         )
 
-    async def _do(self, alert_id: str, change: Callable[..., Alert], within: float | None) -> Alert:
+    async def step(
+        self,
+        alert_id: str,
+        step: str,
+        by: str,
+        within: float | None = None,
+        *,
+        via: str | None = None,
+        role: str | None = None,
+    ) -> Alert:
+        """Record a response-plan step; raises AlertError (404, 409 resolved, 422 not a step of
+        the alert type's plan) or DatabaseBusyError as :meth:`ack`."""
+        return await self._do(
+            alert_id,
+            lambda a, now, w: self.desk.step(a, step, by, now, w, via),
+            within,
+            _Actor("step", by, role, via, step),
+        )
+
+    async def _do(
+        self,
+        alert_id: str,
+        change: Callable[..., Alert],
+        within: float | None,
+        actor: _Actor | None = None,
+    ) -> Alert:
         loop = asyncio.get_running_loop()
         deadline = None if within is None else loop.time() + within
         try:
@@ -121,6 +178,8 @@ class AlertOps:
                 raise
             if not w:
                 return changed
+            if actor is not None and actor.role is not None:
+                w.audit.append(actor.entry(now, alert))
             commit = asyncio.ensure_future(self.store.commit(w))
             try:
                 timeout = None if deadline is None else max(0.0, deadline - loop.time())
@@ -157,7 +216,7 @@ class AlertOps:
             stored = await self.store.get_alert(alert_id)
             async with self.desk.lock:
                 held = self.desk.find(alert_id)
-                if stored is not None and held is not None and stored.status != held.status:
+                if stored is not None and held is not None and stored.updated_at > held.updated_at:
                     # The commit landed just before it was cancelled: take the stored truth.
                     log.warning("alert %s changed although its request timed out", alert_id)
                     self.desk.install(Writes(alerts={stored.id: stored}))

@@ -213,9 +213,8 @@ class Pipeline:
                 self.desk.escalate_due(now, w)
                 last = self.watch.last_tick_before
                 if last is not None:
-                    for b in handover.boundaries_between(self.directory, last, now):
-                        body = await handover.summary(self.store, self.desk, self.directory, b)
-                        handover.queue_summary(w, body, self.desk.base_topic, now)
+                    await handover.hand_over(self.store, self.desk, self.directory, last, now, w)
+                await handover.escalate_unaccepted(self.store, self.desk, self.directory, now, w)
                 items = await self.store.commit(w)
             except BaseException:
                 self._discard()

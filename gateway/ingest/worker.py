@@ -289,6 +289,7 @@ class Ingest:
                     note=parsed.note,
                     via="mqtt",
                     recipient_only=True,
+                    role=self._role_of(parsed.person_id),
                 )
                 metrics.MESSAGES.labels("ack").inc()
                 return
@@ -303,6 +304,11 @@ class Ingest:
         arrival = Arrival("mqtt", m.topic, m.payload, m.received_at)
         await self._commit_alone(Writes(rejected=[rejected_record(arrival, parsed.reason)]))
         metrics.MESSAGES.labels("rejected").inc()
+
+    def _role_of(self, person_id: str) -> str:
+        """A staff member's role, for the audit log ("" for a name the site does not know)."""
+        staff = self.ops.desk.directory.staff.get(person_id)
+        return staff.role.value if staff else ""
 
     # --- health -------------------------------------------------------------------------------
 

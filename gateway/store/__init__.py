@@ -10,13 +10,14 @@ from __future__ import annotations
 from gateway.store.alerts import AlertsOps
 from gateway.store.audit import AuditOps
 from gateway.store.events import EventsOps
+from gateway.store.handovers import HandoversOps
 from gateway.store.intake import REJECTED_KEEP, UNKNOWN_KEEP, IntakeOps
 from gateway.store.outbox import OutboxOps
 from gateway.store.site import SiteOps
 from gateway.store.users import UsersOps, token_hash
 
 
-class Store(EventsOps, AlertsOps, OutboxOps, IntakeOps, SiteOps, UsersOps, AuditOps):
+class Store(EventsOps, AlertsOps, OutboxOps, IntakeOps, SiteOps, UsersOps, AuditOps, HandoversOps):
     """Named operations on the gateway's database (open it with ``Store.open(url)``)."""
 
 

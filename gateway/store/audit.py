@@ -24,6 +24,24 @@ def _fit(text: str | None, column: sa.Column[Any]) -> str | None:
     return None if text is None or width is None else text[:width]
 
 
+def audit_rows(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+    """Audit entries as rows of the audit table."""
+    c = t.audit.c
+    return [
+        {
+            "at": epoch(e.at),
+            "actor": _fit(e.actor, c.actor),
+            "role": _fit(e.role, c.role),
+            "action": _fit(e.action, c.action),
+            "target": _fit(e.target, c.target),
+            "household": _fit(e.household, c.household),
+            "via": _fit(e.via, c.via),
+            "detail": _fit(e.detail, c.detail),
+        }
+        for e in entries
+    ]
+
+
 class AuditOps(StoreBase):
     """Operations on the audit log."""
 
@@ -31,22 +49,8 @@ class AuditOps(StoreBase):
         """Write entries in one transaction (one INSERT for any number of them)."""
         if not entries:
             return
-        c = t.audit.c
-        rows = [
-            {
-                "at": epoch(e.at),
-                "actor": _fit(e.actor, c.actor),
-                "role": _fit(e.role, c.role),
-                "action": _fit(e.action, c.action),
-                "target": _fit(e.target, c.target),
-                "household": _fit(e.household, c.household),
-                "via": _fit(e.via, c.via),
-                "detail": _fit(e.detail, c.detail),
-            }
-            for e in entries
-        ]
         async with self._tx() as conn:
-            await conn.execute(t.audit.insert(), rows)
+            await conn.execute(t.audit.insert(), audit_rows(entries))
 
     async def list_audit(
         self,

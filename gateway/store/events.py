@@ -12,6 +12,8 @@ from gateway.clock import epoch, from_epoch
 from gateway.store import rows
 from gateway.store import schema as t
 from gateway.store._base import StoreBase, _set_meta
+from gateway.store.audit import audit_rows
+from gateway.store.handovers import write_handovers
 from gateway.store.intake import keep_bounded
 from gateway.store.records import (
     DeviceStatus,
@@ -71,6 +73,9 @@ class EventsOps(StoreBase):
                 )
             for key, value in w.meta.items():
                 await _set_meta(conn, key, value)
+            await write_handovers(conn, w)
+            if w.audit:
+                await conn.execute(t.audit.insert(), audit_rows(w.audit))
             await keep_bounded(conn, w)
             items: list[OutboxItem] = []
             if w.outbox:
@@ -134,9 +139,14 @@ class EventsOps(StoreBase):
             return (await conn.execute(q)).scalar()
 
     async def household_events(
-        self, household_id: str, *, kind: str | None = None, limit: int = 200
+        self,
+        household_id: str,
+        *,
+        kind: str | None = None,
+        limit: int = 200,
+        since: datetime | None = None,
     ) -> list[EventRecord]:
-        """A household's events, newest first."""
+        """A household's events, newest first; ``since``: those of device time from then on."""
         q = (
             sa.select(t.events)
             .where(t.events.c.household_id == household_id)
@@ -145,6 +155,8 @@ class EventsOps(StoreBase):
         )
         if kind:
             q = q.where(t.events.c.kind == kind)
+        if since is not None:
+            q = q.where(t.events.c.ts >= epoch(since))
         async with self.engine.connect() as conn:
             return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
 

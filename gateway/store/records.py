@@ -70,6 +70,15 @@ class DeviceStatus:
     last_reading_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A step of an alert's response plan that somebody ticked (kept in its history)."""
+
+    step: str
+    by: str | None
+    at: datetime
+
+
 @dataclass(slots=True)
 class Alert:
     """An alert and where it stands."""
@@ -95,6 +104,8 @@ class Alert:
     resolved_at: datetime | None = None
     note: str | None = None
     seen_at: datetime | None = None  # a camera saw someone at the door around it (door_breach)
+    # The response plan's steps ticked so far: read from the history, not a column of its own.
+    steps: tuple[Step, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -173,6 +184,20 @@ class OutboxItem:
     attempts: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A shift handover: the unresolved alerts the incoming watchers took over, and whether
+    one of them accepted it (or, nobody having done so in time, when its alerts escalated)."""
+
+    id: str
+    at: datetime
+    watchers: tuple[str, ...]
+    alert_ids: tuple[str, ...]
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+
 @dataclass
 class Writes:
     """Everything one pipeline step writes, committed in one transaction."""
@@ -187,6 +212,10 @@ class Writes:
     outbox: list[OutboxItem] = field(default_factory=list)
     cancel_outbox_for: set[str] = field(default_factory=set)
     meta: dict[str, Any] = field(default_factory=dict)
+    handovers: list[Handover] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    """Who did it, in the same transaction as what they did."""
+    handovers_escalated: dict[str, datetime] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -199,4 +228,7 @@ class Writes:
             or self.outbox
             or self.cancel_outbox_for
             or self.meta
+            or self.handovers
+            or self.audit
+            or self.handovers_escalated
         )

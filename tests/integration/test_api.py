@@ -18,7 +18,7 @@ from tests.conftest import Harness
 ALERT_FIELDS = {
     "id", "type", "severity", "household", "address", "device", "raised_at", "status",
     "recipients", "escalation_level", "message", "snapshot", "seen_by_camera", "count",
-    "updated_at", "acked_by", "acked_at", "resolved_by", "resolved_at", "note",
+    "updated_at", "acked_by", "acked_at", "resolved_by", "resolved_at", "note", "steps",
 }  # fmt: skip
 
 # Every route and the status codes it can answer.
@@ -45,6 +45,14 @@ ROUTES = {
     ("delete", "/api/v1/session"): {"204", "401", "403"},
     ("get", "/api/v1/audit"): {"200", "401", "403", "422"},
     ("get", "/l/alert/{alert_id}"): {"200", "403", "404", "422"},
+    ("get", "/api/v1/plans"): {"200", "401"},
+    ("post", "/api/v1/alerts/{alert_id}/steps"): {"200", "401", "403", "404", "409", "422", "503"},
+    ("get", "/api/v1/roster"): {"200", "401"},
+    ("get", "/api/v1/handover"): {"200", "401", "404"},
+    ("post", "/api/v1/handover/{handover_id}/accept"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/households/{household_id}/timeline"): {"200", "401", "403", "404", "422"},
+    ("get", "/api/v1/households/{household_id}/commission"): {"200", "401", "403", "404", "422"},
+    ("post", "/api/v1/devices/unknown/bind"): {"200", "401", "403", "404", "409", "422"},
 }  # fmt: skip
 
 

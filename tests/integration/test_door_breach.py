@@ -215,7 +215,9 @@ async def test_live_stream_shows_the_event_and_the_alert_to_those_who_may_see_th
         websockets.connect(url, additional_headers=bearer(gateway.token)) as admin,
         websockets.connect(url, additional_headers=bearer("p2-ws")) as p2,
     ):
-        await asyncio.sleep(0.1)
+        # Nothing to catch up on yet: each stream says it is ready, then goes live.
+        assert _json.loads(await asyncio.wait_for(admin.recv(), 5)) == {"kind": "ready"}
+        assert _json.loads(await asyncio.wait_for(p2.recv(), 5)) == {"kind": "ready"}
         with gateway.link() as link:
             await asyncio.to_thread(
                 DoorSensor(link, "h1/front door", "zigbee2mqtt", z2m_base=gateway.z2m).open

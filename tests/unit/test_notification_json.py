@@ -66,3 +66,27 @@ def test_the_outbox_reads_the_status_of_either_body() -> None:
     assert notice_status(_item(BREACH.to_json())) is AlertStatus.OPEN
     assert notice_status(_item('{"id": "x", "status": "acknowledged"}')) is AlertStatus.ACKNOWLEDGED
     assert notice_status(_item('{"id": "x"}')) is None
+
+
+def test_who_acted_is_kept_and_the_webhook_json_carries_it() -> None:
+    """An acknowledged-then-resolved notification keeps who acted, when and the note, and the
+    generic webhook's SPEC §3 JSON shows them in the site's time."""
+    from zoneinfo import ZoneInfo
+
+    from gateway.notify.channels.webhook import alert_json
+
+    at = datetime(2026, 11, 22, 19, 20, tzinfo=UTC)
+    n = replace(
+        BREACH,
+        status=AlertStatus.RESOLVED,
+        acked_by="w1",
+        acked_at=at,
+        resolved_by="p1",
+        resolved_at=at,
+        note="邻居开门取快递",
+    )
+    assert Notification.from_json(n.to_json()) == n
+    body = alert_json(n, ZoneInfo("Asia/Shanghai"))
+    assert (body["acked_by"], body["resolved_by"], body["note"]) == ("w1", "p1", "邻居开门取快递")
+    assert body["acked_at"] == "2026-11-23T03:20:00.000+08:00"
+    assert alert_json(BREACH, ZoneInfo("Asia/Shanghai"))["acked_by"] is None

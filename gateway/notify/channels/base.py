@@ -15,6 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 from rules.alerts import AlertStatus, AlertType, Severity
 
 
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     """One alert (or an update of it) for one recipient, ready to be rendered by a channel.
@@ -39,6 +43,8 @@ class Notification:
         alert_url: A signed link to the alert's page (path or absolute URL), or None.
         delivery_id: The outbox's id of this delivery, sent along so receivers can drop
             duplicates of a retried delivery; None derives one from the alert and recipient.
+        acked_by, acked_at, resolved_by, resolved_at, note: who acted on the alert, when, and
+            what they said (SPEC §3: updates carry who acted).
     """
 
     alert_id: str
@@ -58,6 +64,11 @@ class Notification:
     recipients: tuple[str, ...] = field(default=())
     alert_url: str | None = None
     delivery_id: str | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
 
     def __post_init__(self) -> None:
         # A naive time would be rendered in whatever zone the host happens to run in.
@@ -105,6 +116,11 @@ class Notification:
             "phone": self.phone,
             "recipients": list(self.recipients),
             "alert_url": self.alert_url,
+            "acked_by": self.acked_by,
+            "acked_at": self.acked_at and self.acked_at.isoformat(),
+            "resolved_by": self.resolved_by,
+            "resolved_at": self.resolved_at and self.resolved_at.isoformat(),
+            "note": self.note,
         }
         return json.dumps(doc, ensure_ascii=False)
 
@@ -139,6 +155,11 @@ class Notification:
                 recipients=tuple(d.get("recipients") or ()),
                 alert_url=d.get("alert_url"),
                 delivery_id=delivery_id,
+                acked_by=d.get("acked_by"),
+                acked_at=_time(d.get("acked_at")),
+                resolved_by=d.get("resolved_by"),
+                resolved_at=_time(d.get("resolved_at")),
+                note=d.get("note"),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a stored notification: {exc!r}") from exc

@@ -87,6 +87,12 @@ def alert_json(n: Notification, tz: tzinfo) -> dict[str, Any]:
         "escalation_level": n.escalation_level,
         "message": n.message,
         "snapshot": n.snapshot_url,
+        "acked_by": n.acked_by,
+        "acked_at": n.acked_at and n.acked_at.astimezone(tz).isoformat(timespec="milliseconds"),
+        "resolved_by": n.resolved_by,
+        "resolved_at": n.resolved_at
+        and n.resolved_at.astimezone(tz).isoformat(timespec="milliseconds"),
+        "note": n.note,
     }
 
 
