@@ -155,6 +155,11 @@ async def _story(h: Harness, port: int, login: Any) -> None:
     acked = (await h.running.store.alert_history(h1.id))[-1]
     assert (acked.action, acked.by, acked.via) == ("acknowledged", "p1", "mqtt")
     assert acked.note == "已电话联系住户，正在赶往"
+    # The ack is in the audit log, written with it: by p1, an officer, over MQTT.
+    audited = await h.running.store.list_audit(actor="p1", action="ack")
+    assert [(e.role, e.via, e.target, e.household) for e in audited] == [
+        ("officer", "mqtt", h1.id, "h1")
+    ]
     # Nothing of the forgeries reached the gateway: d1's is the only ack in the rejected list.
     url = f"http://127.0.0.1:{h.running.http_port}/api/v1/rejected"
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {h.token}"}) as client:
