@@ -9,7 +9,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, evidence, households
+from api import alerts, console, evidence, households
 from api.auth import websocket_user
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
@@ -44,11 +44,12 @@ async def _check_database(ctx: ApiContext, pending: set[asyncio.Task[bool]]) -> 
 
 def create_app(ctx: ApiContext) -> FastAPI:
     """Build the API around a running gateway's store and alert desk."""
-    app = FastAPI(title="isogate", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="isogate", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.include_router(alerts.router)
     app.include_router(evidence.router)
     app.include_router(households.router)
+    app.include_router(console.router)
     ctx.health.probe(
         "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"
     )
