@@ -44,7 +44,7 @@ function card(alert) {
       class: `alert sev-${alert.severity}${isUnacked(alert) ? " unacked" : " acked"}${
         selected ? " selected" : ""
       }`,
-      dataset: { id: alert.id, severity: alert.severity, status: alert.status },
+      dataset: { id: alert.id, household: alert.household, severity: alert.severity, status: alert.status },
       tabindex: "0",
       onclick: () => select(alert.id),
       onkeydown: (ev) => ev.key === "Enter" && select(alert.id),
