@@ -184,8 +184,11 @@ function drawAlerts() {
   const a = state.alerts.get(state.selected);
   const key = a ? `${a.id}|${a.updated_at}|${a.status}|${(a.steps ?? []).length}|${currentLang()}` : `none|${currentLang()}`;
   if (key !== detailKey) {
+    const picked = a && !detailKey?.startsWith(`${a.id}|`);
     detailKey = key;
     renderDetail(detailRoot);
+    // On a phone the panel is below the queue: bring the picked alert's panel into view.
+    if (picked && window.matchMedia("(max-width: 760px)").matches) detailRoot.scrollIntoView();
   }
 }
 
@@ -198,7 +201,10 @@ function route() {
   for (const a of document.querySelectorAll("[data-tab]")) {
     a.classList.toggle("active", a.dataset.tab === (name === "household" ? "households" : name));
   }
-  if (name === "households") renderGrid(view);
+  if (name === "households") {
+    renderGrid(view);
+    loadHouseholds().then(() => current?.name === "households" && renderGrid(view), () => {});
+  }
   else if (name === "household") renderHousehold(view, current.arg);
   else if (name === "roster") renderRoster(view);
   else if (name === "tech") renderTech(view);
@@ -226,6 +232,7 @@ onLangChange(() => {
     if (s) fill($("who"), s.name, " · ", t(`role.${s.role}`));
     detailKey = null;
     drawTop();
+    drawAlarm(alarm.state());
     $("conn").textContent = t(`conn.${$("conn").dataset.state}`);
     route();
   }

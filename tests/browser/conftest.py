@@ -27,6 +27,8 @@ CHROMIUM = Path(os.environ.get("ISOGATE_CHROMIUM", "/usr/bin/chromium"))
 HAVE_CHROMIUM = CHROMIUM.exists()
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1366, "height": 768}
+# Where the watchers sit: the console shows times in the browser's own time zone.
+WHERE = {"timezone_id": "Asia/Shanghai", "locale": "zh-CN"}
 PHONE = {"width": 390, "height": 844}
 
 try:
@@ -114,12 +116,21 @@ async def open_console(
     async def opener(
         token: str, viewport: dict[str, int] = DESKTOP, lang: str | None = None
     ) -> Console:
-        context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+        context = await browser.new_context(viewport=viewport, **WHERE)  # type: ignore[arg-type]
         contexts.append(context)
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        # Script errors; an HTTP error status (the 401 of the first session check before login)
+        # is the page's business, not an error of its scripts.
+        page.on(
+            "console",
+            lambda m: (
+                m.type == "error"
+                and not m.text.startswith("Failed to load resource")
+                and errors.append(m.text)
+            ),
+        )
         if lang:
             await context.add_init_script(f"localStorage.setItem('isogate.lang', '{lang}')")
         await page.goto(base_url(gateway) + "/")

@@ -11,7 +11,15 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from gateway.store import Store
-from tests.browser.conftest import DESKTOP, OpenConsole, add_user, alert_of, base_url, open_door
+from tests.browser.conftest import (
+    DESKTOP,
+    WHERE,
+    OpenConsole,
+    add_user,
+    alert_of,
+    base_url,
+    open_door,
+)
 from tests.conftest import (
     BrokerUnderTest,
     Harness,
@@ -22,6 +30,7 @@ from tests.conftest import (
 )
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+HOSTILE_NAME = '<b>张三</b><img src=x onerror="window.__pwned=3">'  # names are at most 64
 
 
 async def test_an_officer_gets_403_on_another_officers_household_and_sees_nothing_of_it_live(
@@ -53,7 +62,7 @@ def hostile_site() -> dict[str, object]:
     doc = site_doc(door_debounce_s=0)
     h1 = doc["households"][0]
     h1["address"] = f"幸福小区{HOSTILE}"
-    h1["residents"][0]["name"] = f"张三<b>{HOSTILE}</b>"
+    h1["residents"][0]["name"] = HOSTILE_NAME
     return doc
 
 
@@ -68,7 +77,7 @@ async def test_hostile_text_in_an_address_a_name_and_a_note_shows_as_text(
     start = at_local("2026-11-23 03:00")
     async with fake_time_gateway(tmp_path, broker, start, hostile_site) as (h, _clock):
         token = await add_user(h, "w1", "watcher")
-        context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+        context = await browser.new_context(viewport=DESKTOP, **WHERE)  # type: ignore[arg-type]
         page = await context.new_page()
         await page.goto(base_url(h) + "/")
         await page.fill("input[name=token]", token)
@@ -80,6 +89,7 @@ async def test_hostile_text_in_an_address_a_name_and_a_note_shows_as_text(
         await card.click()
         await expect(page.locator(".detail-address")).to_have_text(f"幸福小区{HOSTILE}")
         await page.click("#ack")
+        await expect(card).to_have_attribute("data-status", "acknowledged")
         await page.fill("#resolve-note", HOSTILE)
         await page.click("#resolve")
         await expect(card).to_have_count(0)
@@ -88,7 +98,7 @@ async def test_hostile_text_in_an_address_a_name_and_a_note_shows_as_text(
         await expect(page.locator(".tile[data-household='h1']")).to_contain_text(HOSTILE)
         await page.goto(base_url(h) + "/#/household/h1")
         await expect(page.locator("#household-address")).to_have_text(f"幸福小区{HOSTILE}")
-        await expect(page.locator(".household-facts")).to_contain_text(f"张三<b>{HOSTILE}</b>")
+        await expect(page.locator(".household-facts")).to_contain_text(HOSTILE_NAME)
 
         assert await page.evaluate("window.__pwned") is None
         assert await page.locator("img[src=x], script:not([src]), b").count() == 0
@@ -117,7 +127,7 @@ async def test_the_incoming_watcher_accepts_the_handover_by_name(
             assert handover.status_code == 200, handover.text
             assert "w2" in handover.json()["to"]
 
-            context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+            context = await browser.new_context(viewport=DESKTOP, **WHERE)  # type: ignore[arg-type]
             page = await context.new_page()
             await page.goto(base_url(h) + "/")
             await page.fill("input[name=token]", token)
@@ -146,7 +156,7 @@ async def test_a_revoked_or_expired_session_returns_to_the_login_with_a_message(
     assert await page.evaluate("document.cookie") == ""  # HttpOnly: no script reads it
     async with Store.open(gateway.settings.db_url) as store:
         await store.revoke_user("w1", gateway.running.pipeline.clock.now())
-    await page.evaluate("location.hash = '#/roster'")  # the roster view asks the API
+    await page.evaluate("location.hash = '#/household/h1'")  # a page that asks the API
     await expect(page.locator("#login-screen")).to_be_visible()
     await expect(page.locator("#login-message")).to_contain_text("会话已过期")
     await expect(page.locator("#token")).to_have_value("")

@@ -3,7 +3,7 @@
 
 import { get, post } from "./api.js";
 import { fill, h, localPath } from "./dom.js";
-import { clock, currentLang, t } from "./i18n.js";
+import { clock, currentLang, t, tOr } from "./i18n.js";
 import {
   changed,
   isUnacked,
@@ -163,6 +163,9 @@ async function act(alert, path, body, control) {
   }
 }
 
+// Notes being typed, by alert: an update of the alert redraws its panel, not the watcher's words.
+const drafts = new Map();
+
 function resolveForm(alert) {
   const note = h("textarea", {
     id: "resolve-note",
@@ -170,7 +173,9 @@ function resolveForm(alert) {
     rows: "2",
     maxlength: "2000",
     placeholder: t("alert.note"),
+    oninput: (ev) => drafts.set(alert.id, ev.target.value),
   });
+  note.value = drafts.get(alert.id) ?? "";
   return h(
     "form",
     {
@@ -186,6 +191,7 @@ function resolveForm(alert) {
         }
         const button = ev.target.querySelector("button");
         if (await act(alert, `/api/v1/alerts/${enc(alert.id)}/resolve`, { note: text }, button)) {
+          drafts.delete(alert.id);
           state.selected = null;
           changed("selected");
         }
@@ -212,7 +218,7 @@ async function history(alert, root) {
             {},
             h("span", { class: "muted" }, clock(x.at)),
             " ",
-            x.action,
+            tOr("act", x.action),
             x.by ? ` · ${who(x.by)}` : "",
             x.via ? ` · ${x.via}` : "",
             x.note ? h("div", { class: "note" }, x.note) : null,

@@ -3,7 +3,7 @@
 import { svg } from "./dom.js";
 
 const W = 640;
-const H = 220;
+const H = 200;
 const PAD = { left: 42, right: 12, top: 12, bottom: 28 };
 
 /**
@@ -38,14 +38,19 @@ export function temperatureChart(readings, fever = 37.3) {
     svg("line", { class: "fever", x1: PAD.left, x2: W - PAD.right, y1: y(fever), y2: y(fever) }),
     svg("text", { class: "fever-label", x: W - PAD.right, y: y(fever) - 4, "text-anchor": "end" }, `${fever}°C`),
   );
+  const short = t1 - t0 < 3 * 3600e3; // within hours: the time alone, to the second if close
   const label = (t) => {
     const d = new Date(t);
     const pad = (n) => String(n).padStart(2, "0");
-    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    if (short) return t1 - t0 < 600e3 ? `${hm}:${pad(d.getSeconds())}` : hm;
+    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
   };
-  for (const t of points.length > 1 ? [t0, (t0 + t1) / 2, t1] : [t0]) {
-    root.append(svg("text", { class: "axis", x: x(t), y: H - 8, "text-anchor": "middle" }, label(t)));
-  }
+  const ticks = points.length > 1 ? [t0, (t0 + t1) / 2, t1] : [t0];
+  ticks.forEach((t, i) => {
+    const anchor = i === 0 ? "start" : i === ticks.length - 1 ? "end" : "middle";
+    root.append(svg("text", { class: "axis", x: x(t), y: H - 8, "text-anchor": anchor }, label(t)));
+  });
   // One line per resident (a household may have several thermometers).
   const byResident = new Map();
   for (const p of points) {

@@ -5,7 +5,7 @@ import { get } from "./api.js";
 import { typeName } from "./alerts.js";
 import { temperatureChart } from "./chart.js";
 import { fill, h, localPath } from "./dom.js";
-import { ago, clock, t } from "./i18n.js";
+import { ago, clock, t, tOr } from "./i18n.js";
 import { changed, isUnacked, SEVERITY_RANK, state, who } from "./state.js";
 
 const enc = encodeURIComponent;
@@ -67,6 +67,8 @@ function temp(hh) {
   );
 }
 
+export const kindName = (kind) => tOr("dev", kind);
+
 function deviceChip(d) {
   const state_ = d.online == null ? "unknown" : d.online ? "online" : "offline";
   const battery = d.battery == null ? "" : ` ${d.battery}%`;
@@ -76,7 +78,7 @@ function deviceChip(d) {
       class: `chip dev-${state_}${d.battery != null && d.battery <= 15 ? " low" : ""}`,
       title: `${d.id} · ${d.online ? t("hh.online") : t("hh.offline")} · ${t("hh.lastSeen")} ${ago(d.last_seen)}`,
     },
-    d.kind ?? d.id,
+    kindName(d.kind ?? d.id),
     battery,
   );
 }
@@ -164,6 +166,10 @@ export async function renderHousehold(root, id) {
   const chart = h("section", { class: "panel" }, h("h3", {}, t("hh.chart")));
   const timeline = h("section", { class: "panel" }, h("h3", {}, t("hh.timeline")));
   const devices = hh.devices ?? brief.devices ?? [];
+  const left = h("div", {});
+  const right = h("div", {}, chart, timeline);
+  const therm = devices.find((d) => d.last_celsius != null);
+  const tempState = brief.last_celsius != null ? brief : { last_celsius: therm?.last_celsius, last_celsius_at: therm?.last_seen };
   fill(
     root,
     h("p", {}, h("a", { href: "#/households" }, t("hh.back"))),
@@ -178,8 +184,11 @@ export async function renderHousehold(root, id) {
       hh.officer ? h("div", {}, h("span", { class: "muted" }, `${t("hh.officer")}: `), who(hh.officer)) : null,
       hh.doctor ? h("div", {}, h("span", { class: "muted" }, `${t("hh.doctor")}: `), who(hh.doctor)) : null,
       h("div", {}, h("span", { class: "muted" }, `${t("hh.door")}: `), door(doorOf(hh, brief))),
-      h("div", {}, h("span", { class: "muted" }, `${t("hh.temp")}: `), temp(brief)),
+      h("div", {}, h("span", { class: "muted" }, `${t("hh.temp")}: `), temp(tempState)),
     ),
+    h("div", { class: "household-panels" }, left, right),
+  );
+  left.append(
     h(
       "section",
       { class: "panel" },
@@ -192,7 +201,7 @@ export async function renderHousehold(root, id) {
             "tr",
             {},
             h("td", {}, d.id),
-            h("td", {}, d.kind),
+            h("td", {}, kindName(d.kind)),
             h("td", {}, d.online == null ? t("hh.unknown") : d.online ? t("hh.online") : t("hh.offline")),
             h("td", {}, d.battery == null ? "" : t("hh.battery", { n: d.battery })),
             h("td", { class: "muted" }, d.last_seen ? ago(d.last_seen) : t("hh.unknown")),
@@ -206,8 +215,6 @@ export async function renderHousehold(root, id) {
       h("h3", {}, t("hh.alerts")),
       alerts.length ? h("ul", { class: "alert-list compact" }, alerts.map(alertRow)) : h("p", { class: "empty" }, t("alerts.none")),
     ),
-    chart,
-    timeline,
   );
   loadChart(chart, id);
   loadTimeline(timeline, id);

@@ -144,6 +144,17 @@ const STRINGS = {
     "role.officer": "民警",
     "role.doctor": "医生",
     "role.technician": "安装人员",
+    "dev.door": "门磁",
+    "dev.thermometer": "体温计",
+    "dev.camera": "摄像头",
+    "act.raised": "触发",
+    "act.repeated": "再次发生",
+    "act.escalated": "升级",
+    "act.acknowledged": "确认",
+    "act.resolved": "解除",
+    "act.step": "处置步骤",
+    "act.accepted": "接班接收",
+    "act.seen_by_camera": "摄像头看到",
   },
   en: {
     "app.title": "Isolation duty console",
@@ -287,12 +298,29 @@ const STRINGS = {
     "role.officer": "officer",
     "role.doctor": "doctor",
     "role.technician": "technician",
+    "dev.door": "door",
+    "dev.thermometer": "thermometer",
+    "dev.camera": "camera",
+    "act.raised": "raised",
+    "act.repeated": "repeated",
+    "act.escalated": "escalated",
+    "act.acknowledged": "acknowledged",
+    "act.resolved": "resolved",
+    "act.step": "plan step",
+    "act.accepted": "handover accepted",
+    "act.seen_by_camera": "seen by the camera",
   },
 };
 
 const KEY = "isogate.lang";
 let lang = localStorage.getItem(KEY) === "en" ? "en" : "zh";
 const listeners = [];
+
+/** `prefix.key` translated, or `key` itself when there is no such text (a value from data). */
+export function tOr(prefix, key) {
+  const text = t(`${prefix}.${key}`);
+  return text === `${prefix}.${key}` ? key : text;
+}
 
 export function currentLang() {
   return lang;
