@@ -31,21 +31,26 @@ async def _printed(proc: subprocess.Popen[str], pattern: str, timeout: float = 4
                 return found
 
 
+def _start_demo(data: Path) -> subprocess.Popen[str]:
+    """``isogate demo`` at 30× on a free port, its output to read."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    env |= {"ISOGATE_DATA_DIR": str(data), "ISOGATE_HTTP_PORT": str(free_port()), "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "isogate", "demo", "--speed", "30"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 async def test_the_demo_prints_a_console_url_and_token_that_show_the_night(
     tmp_path: Path, browser: Browser
 ):
     """The URL and token the demo prints log in; h03's breach at 03:00 and h05's fever appear
     in the queue without a reload."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
-    env |= {"ISOGATE_DATA_DIR": str(tmp_path), "ISOGATE_HTTP_PORT": str(free_port())}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "isogate", "demo", "--speed", "30"],
-        cwd=REPO,
-        env=env | {"COLUMNS": "200"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _start_demo(tmp_path)
     try:
         url = (await _printed(proc, r"console: (http://127\.0\.0\.1:\d+/)")).group(1)
         token = (await _printed(proc, r"login token: (\S+)")).group(1)
