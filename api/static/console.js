@@ -59,7 +59,7 @@ async function loadAlerts() {
   // Newest change last, so the stream resumes after the newest one seen.
   alerts.sort((a, b) => (a.updated_at || "").localeCompare(b.updated_at || ""));
   for (const a of alerts) takeAlert(a);
-  if (alerts.length) stream.saw(alerts[alerts.length - 1].id);
+  if (alerts.length) stream.saw(alerts[alerts.length - 1]);
 }
 
 async function enter(session) {

@@ -33,7 +33,9 @@ async def test_watcher_sees_a_breach_live_hears_it_until_acknowledged_and_resolv
     await expect(console.card("h1")).to_contain_text("幸福小区3栋2单元501")
 
     # The alarm repeats while nobody acknowledges.
-    await page.wait_for_function("Number(document.body.dataset.alarmBeeps) >= 3", timeout=10000)
+    await page.wait_for_function(
+        "() => Number(document.body.dataset.alarmBeeps) >= 3", timeout=10000
+    )
 
     await console.card("h1").click()
     await page.click("#ack")

@@ -1,6 +1,7 @@
 // The live stream: one WebSocket, authenticated by the session cookie, that reconnects by itself
-// with capped full-jitter backoff and resumes after the last alert it saw (?after=<id>: an alert
-// id is not a secret), so what happened while it was cut arrives on reconnection.
+// with capped full-jitter backoff and resumes after the last alert it saw (?after=<id>&since=<its
+// updated_at>: an alert id is not a secret), so what happened while it was cut arrives on
+// reconnection; the server says {"kind": "ready"} once caught up, and only then is it "live".
 
 const BASE_S = 0.5;
 const CAP_S = 10;
@@ -13,6 +14,7 @@ export class Stream {
   constructor(handlers) {
     this.handlers = handlers;
     this.lastAlert = null;
+    this.lastChange = null; // the updated_at of that alert as last seen: exact catch-up
     this.ws = null;
     this.attempt = 0;
     this.timer = null;
@@ -32,13 +34,17 @@ export class Stream {
   }
 
   /** Remember the newest alert change seen, from REST as well as from the stream. */
-  saw(alertId) {
-    this.lastAlert = alertId;
+  saw(alert) {
+    this.lastAlert = alert.id;
+    this.lastChange = alert.updated_at ?? null;
   }
 
   url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const after = this.lastAlert ? `?after=${encodeURIComponent(this.lastAlert)}` : "";
+    const q = new URLSearchParams();
+    if (this.lastAlert) q.set("after", this.lastAlert);
+    if (this.lastAlert && this.lastChange) q.set("since", this.lastChange);
+    const after = q.size ? `?${q}` : "";
     return `${scheme}://${location.host}/api/v1/stream${after}`;
   }
 
@@ -52,7 +58,7 @@ export class Stream {
       if (this.ws !== ws) return;
       opened = true;
       this.attempt = 0;
-      this.handlers.onState("live");
+      if (!this.lastAlert) ws.send(JSON.stringify({ after: null })); // nothing to resume from
     });
     ws.addEventListener("message", (ev) => {
       if (this.ws !== ws) return;
@@ -62,8 +68,10 @@ export class Stream {
       } catch {
         return;
       }
-      if (msg.kind === "alert" && msg.alert?.id) this.lastAlert = msg.alert.id;
-      this.handlers.onMessage(msg);
+      if (msg.kind === "alert" && msg.alert?.id) this.saw(msg.alert);
+      // Live once the server has sent what was missed.
+      if (msg.kind === "ready") this.handlers.onState("live");
+      else this.handlers.onMessage(msg);
     });
     ws.addEventListener("close", (ev) => {
       if (this.ws !== ws) return;
