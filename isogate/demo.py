@@ -1,7 +1,8 @@
 """``isogate demo``: a community of simulated households living through a scripted night.
 
 An embedded broker (unless one is configured), a fresh database in the data dir, about twenty
-households, door sensors that speak zigbee2mqtt and the native protocol, the gateway and its API.
+households, door sensors that speak zigbee2mqtt and the native protocol, the gateway, its API and
+the console (the printed URL and token log in).
 Demo time runs ``speed`` times faster than the wall clock so the script plays in seconds.
 """
 
