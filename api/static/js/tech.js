@@ -55,8 +55,7 @@ function bindForm(row, onBound) {
             household: household.value,
             device: slot.value,
           });
-          fill(message, t("tech.bound", { addr: row.address, dev: slot.value }));
-          onBound();
+          onBound(t("tech.bound", { addr: row.address, dev: slot.value }));
         } catch (err) {
           button.disabled = false;
           fill(message, t("alert.failed", { e: err.message }));
@@ -70,7 +69,7 @@ function bindForm(row, onBound) {
   );
 }
 
-async function renderUnknown(root) {
+async function renderUnknown(root, status) {
   let rows;
   try {
     rows = await get("/api/v1/devices/unknown");
@@ -98,7 +97,14 @@ async function renderUnknown(root) {
                 h("td", { class: "muted" }, r.topic),
                 h("td", {}, ago(r.last_seen)),
                 h("td", {}, String(r.count)),
-                h("td", {}, bindForm(r, () => renderUnknown(root))),
+                h(
+                  "td",
+                  {},
+                  bindForm(r, (text) => {
+                    fill(status, text);
+                    renderUnknown(root, status);
+                  }),
+                ),
               ),
             ),
           ),
@@ -162,6 +168,7 @@ function commissionPanel() {
 
 export function renderTech(root) {
   const unknown = h("section", { class: "panel" });
-  fill(root, unknown, commissionPanel());
-  renderUnknown(unknown);
+  const status = h("p", { id: "bind-status", class: "ok", role: "status" });
+  fill(root, status, unknown, commissionPanel());
+  renderUnknown(unknown, status);
 }
