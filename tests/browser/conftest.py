@@ -73,6 +73,19 @@ def base_url(h: Harness) -> str:
     return f"http://127.0.0.1:{h.running.http_port}"
 
 
+async def screenshot(page: Page, where: Path, name: str) -> Path:
+    """Save what ``page`` shows as ``where/name.png`` and copy it to test-artifacts/."""
+    path = where / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=False)  # makes the folder too
+    await asyncio.to_thread(_keep, path)
+    return path
+
+
+def _keep(path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(path, ARTIFACTS / path.name)
+
+
 @dataclass
 class Console:
     """One logged-in browser tab on the console, and what a test does with it."""
@@ -84,11 +97,7 @@ class Console:
 
     async def screenshot(self, name: str) -> Path:
         """Save a screenshot under the test's tmp dir and test-artifacts/."""
-        path = self.shots / f"{name}.png"
-        await self.page.screenshot(path=str(path), full_page=False)
-        ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(path, ARTIFACTS / path.name)
-        return path
+        return await screenshot(self.page, self.shots, name)
 
     async def unacked(self) -> int:
         return int(await self.page.get_attribute("#unacked", "data-count") or "0")

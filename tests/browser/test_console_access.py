@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     alert_of,
     base_url,
     open_door,
+    screenshot,
 )
 from tests.conftest import (
     BrokerUnderTest,
@@ -138,6 +139,7 @@ async def test_the_incoming_watcher_accepts_the_handover_by_name(
             await page.click("#accept-handover")
             await expect(page.locator("#handover-accepted")).to_contain_text("刘芳 (w2)")
             await expect(page.locator("#accept-handover")).to_have_count(0)
+            await screenshot(page, tmp_path, "console-handover-accepted-zh-1366x768")
 
             accepted = (await api.get("/api/v1/handover")).json()["accepted"]
             assert [a["by"] for a in accepted] == ["w2"]

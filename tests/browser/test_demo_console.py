@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.async_api import Browser, expect
 
 from simulators.broker import free_port
-from tests.browser.conftest import ARTIFACTS, DESKTOP, WHERE
+from tests.browser.conftest import DESKTOP, WHERE, screenshot
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,10 +67,7 @@ async def test_the_demo_prints_a_console_url_and_token_that_show_the_night(
         fever = page.locator("#alert-list li.alert[data-household='h05'][data-severity='high']")
         await expect(fever).to_be_visible(timeout=30000)
         await expect(page.locator("#critical-banner")).to_be_visible()
-        shot = tmp_path / "console-demo-night-zh-1366x768.png"
-        await page.screenshot(path=str(shot))
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / shot.name).write_bytes(shot.read_bytes())
+        await screenshot(page, tmp_path, "console-demo-night-zh-1366x768")
         await context.close()
         proc.send_signal(signal.SIGINT)
         assert await asyncio.to_thread(proc.wait, 20) == 0
