@@ -38,7 +38,7 @@ async def test_an_officer_gets_403_on_another_officers_household_and_sees_nothin
     gateway: Harness, open_console: OpenConsole
 ):
     """p1 (officer of h1) is refused h2's page; a breach at h2 never reaches p1's queue, while
-    one at h1, published after it, does."""
+    one at h1, published after it, does. Logging out ends the session."""
     console = await open_console(await add_user(gateway, "p1", "officer"))
     page = console.page
     status = await page.evaluate("fetch('/api/v1/households/h2').then(r => r.status)")
@@ -55,6 +55,10 @@ async def test_an_officer_gets_403_on_another_officers_household_and_sees_nothin
     await expect(console.card("h1")).to_be_visible(timeout=2000)
     await expect(page.locator("#alert-list li.alert")).to_have_count(1)
     await expect(page.locator("body")).not_to_contain_text("幸福小区3栋2单元502")
+
+    await page.click("#logout")
+    await expect(page.locator("#login-message")).to_have_text("已退出。")
+    assert await page.evaluate("fetch('/api/v1/session').then(r => r.status)") == 401
 
 
 @pytest.fixture

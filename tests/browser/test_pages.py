@@ -93,3 +93,15 @@ async def test_the_api_docs_use_only_local_files_and_show_in_the_browser(
     await expect(page.locator(".opblock-summary-path").first).to_be_visible()
     assert elsewhere == []
     await context.close()
+
+
+def test_every_console_text_is_in_both_languages():
+    """The Chinese and the English table of the console's words have the same keys."""
+    source = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8")
+    zh, en = re.search(r"\bzh: \{(.*?)\n  \},\n  en: \{(.*?)\n  \},", source, re.S).groups()
+
+    def keys(block: str) -> set[str]:
+        return set(re.findall(r'^\s+"?([\w.]+)"?:', block, re.M))
+
+    assert len(keys(zh)) > 100
+    assert keys(zh) == keys(en)
