@@ -4,19 +4,24 @@
 import { get, post } from "./api.js";
 import { fill, h } from "./dom.js";
 import { ago, clock, t } from "./i18n.js";
+import { kindName } from "./households.js";
 import { state } from "./state.js";
 
 const enc = encodeURIComponent;
 const REFRESH_MS = 3000;
 
 let commissionTimer = null;
+let unknownTimer = null;
+let unknownShown = null; // the device keys listed, to redraw only when they change
 let commissionFor = null;
 let commissionRoot = null;
 
 /** Stop refreshing the checklist (the view was left). */
 export function leaveTech() {
   clearInterval(commissionTimer);
+  clearInterval(unknownTimer);
   commissionTimer = null;
+  unknownTimer = null;
   commissionRoot = null;
 }
 
@@ -31,7 +36,7 @@ function bindForm(row, onBound) {
   const pickSlots = (hid) => {
     const hh = state.households.get(hid);
     const devices = (hh?.devices ?? []).filter((d) => !row.kind || !d.kind || d.kind === row.kind);
-    fill(slot, devices.map((d) => h("option", { value: d.id }, `${d.id} (${d.kind})`)));
+    fill(slot, devices.map((d) => h("option", { value: d.id }, `${d.id} (${kindName(d.kind)})`)));
   };
   const household = h(
     "select",
@@ -69,11 +74,16 @@ function bindForm(row, onBound) {
   );
 }
 
-async function renderUnknown(root, status) {
+async function renderUnknown(root, status, quiet = false) {
   let rows;
   try {
     rows = await get("/api/v1/devices/unknown");
+    const keys = rows.map((r) => r.device_key).join("\n");
+    // A refresh redraws only when the list changed, and never under a form being filled in.
+    if (quiet && (keys === unknownShown || root.contains(document.activeElement))) return;
+    unknownShown = keys;
   } catch (err) {
+    if (quiet) return;
     fill(root, h("h2", {}, t("tech.unknown")), h("p", { class: "error" }, err.status === 403 ? t("tech.forbidden") : t("error.load", { e: err.message })));
     return;
   }
@@ -133,7 +143,7 @@ async function refreshCommission() {
             h(
               "tr",
               { class: i.done ? "done" : "" },
-              h("td", {}, `${i.device} (${i.kind})`),
+              h("td", {}, `${i.device} (${kindName(i.kind)})`),
               h("td", {}, i.check),
               h("td", {}, i.done ? `✔ ${clock(i.at)}` : "…"),
             ),
@@ -170,5 +180,9 @@ export function renderTech(root) {
   const unknown = h("section", { class: "panel" });
   const status = h("p", { id: "bind-status", class: "ok", role: "status" });
   fill(root, status, unknown, commissionPanel());
+  unknownShown = null;
   renderUnknown(unknown, status);
+  // A bound device leaves the list once the gateway has taken up the changed site.
+  clearInterval(unknownTimer);
+  unknownTimer = setInterval(() => renderUnknown(unknown, status, true), REFRESH_MS);
 }
