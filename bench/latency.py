@@ -48,7 +48,7 @@ def measure(r: Rig) -> tuple[list[float], float]:
             pub.publish(topic, json.dumps(opened), wait=False)
             t1, alert = got.get(timeout=10)
             lat.append((t1 - t0) * 1000)
-            officer.publish(f"{s.base_topic}/ack/{alert['id']}", json.dumps({"by": "p1"}))
+            officer.publish(f"{s.base_topic}/ack/p1/{alert['id']}", b"")
             while got.get(timeout=10)[1].get("status") != "acknowledged":
                 pass
         cpu = r.cpu_seconds() - cpu0

@@ -43,7 +43,7 @@ def garbage(base: str, z2m: str) -> Iterator[tuple[str, bytes]]:
         lambda i: (f"{z2m}/x{i % 100}/availability", b"[" * 5000),
         lambda i: (f"{base}/dev/door-h02/event", b'{"type": "door", "seq": ' + b"9" * 5000 + b"}"),
         lambda i: (f"{base}/dev/dev-{i}/event", b'{"type": "heartbeat"}'),
-        lambda i: (f"{base}/ack/{i}", b'{"by": 1}'),
+        lambda i: (f"{base}/ack/p1/{i}", b'{"by": 1}'),
     ]
     for i in range(GARBAGE - BIG):
         yield kinds[i % len(kinds)](i)

@@ -200,6 +200,53 @@ def simulate_door(
     console.print(f"{flavour} {address}: {action} published")
 
 
+@app.command("broker-config")
+def broker_config(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="where to write the files")],
+    port: Annotated[int, typer.Option(min=1, max=65535, help="the broker's listener")] = 1883,
+    rotate: Annotated[bool, typer.Option(help="new passwords for every login")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Mosquitto password file and ACL for the site's staff, devices and the gateway."""
+    from gateway.site.stored import stored_site
+    from isogate.broker_config import BrokerConfigError, Topics, gateway_url, write_broker_files
+    from rules.site import Site
+
+    settings = _settings(config)
+
+    async def read() -> tuple[int, Site | None]:
+        async with Store.open(settings.db_url) as store:
+            return await stored_site(store)
+
+    revision, site = asyncio.run(read())
+    if site is None:
+        console.print("[red]no site loaded yet: `isogate load site.yaml` first[/red]")
+        raise typer.Exit(1)
+    s = settings
+    topics = Topics(s.base_topic, s.z2m_base_topic, s.omg_base_topic, s.frigate_base_topic)
+    try:
+        done = write_broker_files(
+            directory, site, topics, port=port, rotate=rotate, revision=revision
+        )
+    except BrokerConfigError as exc:
+        console.print("[red]refused, nothing written:[/red]")
+        for problem in exc.problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    for path in done.paths:
+        console.print(f"wrote {path}", markup=False, highlight=False)
+    console.print(
+        f"{len(done.logins)} logins: {len(done.new)} new passwords, {len(done.kept)} kept"
+        + (f", {len(done.dropped)} removed ({', '.join(done.dropped)})" if done.dropped else "")
+    )
+    console.print(
+        "the gateway connects with ISOGATE_MQTT_URL="
+        f"{gateway_url(port)} (its <pw> is the gateway line of credentials.txt)",
+        markup=False,
+        highlight=False,
+    )
+
+
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 

@@ -1,7 +1,8 @@
 """Brokers for tests, benchmarks and the demo.
 
 - :class:`Mosquitto`: a real ``mosquitto`` process on a free loopback port, with the repo's
-  recommended configuration (``config/mosquitto.conf``) and its own persistence directory.
+  recommended configuration (``config/mosquitto.conf``) and its own persistence directory;
+  open to anonymous clients, or with the access lines ``isogate broker-config`` writes.
 - :class:`EmbeddedBroker`: amqtt inside the process, for the demo when no broker is configured.
 """
 
@@ -42,7 +43,24 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 class Mosquitto:
     """A mosquitto process of our own: start, stop, kill, restart (its persistence survives)."""
 
-    def __init__(self, workdir: Path, port: int | None = None, conf: Path = REPO_CONF) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        conf: Path = REPO_CONF,
+        *,
+        access: str | None = None,
+    ) -> None:
+        """Prepare the broker's configuration; nothing runs until ``start``.
+
+        Args:
+            workdir: its configuration, persistence and log.
+            port: the loopback port; a free one by default.
+            conf: the recommended configuration it starts from.
+            access: configuration lines that take the place of the anonymous listener: they
+                name the listener (on ``port``), ``allow_anonymous false``, the password and
+                ACL files (the ``mosquitto.conf`` of ``isogate broker-config --port``).
+        """
         self.binary = shutil.which("mosquitto") or (
             "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
         )
@@ -52,9 +70,11 @@ class Mosquitto:
         self.port = port or free_port()
         self.conf_path = workdir / "mosquitto.conf"
         workdir.mkdir(parents=True, exist_ok=True)
+        if access is None:
+            access = f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
         self.conf_path.write_text(
             conf.read_text()
-            + f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            + f"\n{access}\n"
             + f"persistence_location {workdir}/\n"
             + f"log_dest file {workdir}/mosquitto.log\n"
             # Started as root, mosquitto drops to user "mosquitto", which cannot write here.

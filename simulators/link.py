@@ -24,6 +24,8 @@ class SimLink:
         *,
         client_id: str | None = None,
         will: tuple[str, str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.client = mqtt.Client(
@@ -33,11 +35,19 @@ class SimLink:
         )
         self.client.max_inflight_messages_set(10_000)
         self.client.max_queued_messages_set(0)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         if will is not None:
             self.client.will_set(will[0], will[1], qos=1, retain=True)
         self._connected = threading.Event()
-        self.client.on_connect = lambda *a: self._connected.set()
+        self._refused: str | None = None
+        self.client.on_connect = self._on_connect
         self.client.on_socket_open = self._nodelay
+
+    def _on_connect(self, _c: Any, _ud: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            self._refused = str(reason)
+        self._connected.set()
 
     @staticmethod
     def _nodelay(_c: Any, _ud: Any, sock: Any) -> None:
@@ -49,6 +59,9 @@ class SimLink:
         self.client.loop_start()
         if not self._connected.wait(10):
             raise ConnectionError(f"no CONNACK from {self.host}:{self.port}")
+        if self._refused is not None:
+            self.client.loop_stop()
+            raise ConnectionRefusedError(f"{self.host}:{self.port} refused: {self._refused}")
         return self
 
     def __exit__(

@@ -1,9 +1,10 @@
 """A police officer's phone app: receives alerts over MQTT and acknowledges them.
 
 It subscribes (QoS 1) to ``<base>/alerts/to/<person_id>``, records every alert it receives, and
-acknowledges each new active alert by publishing ``{"by": person_id}`` to
-``<base>/ack/<alert_id>`` (QoS 1) after ``ack_delay`` seconds, or never when ``ack_delay`` is
-None. The paho client runs on its own network thread, so tests of any kind can use it.
+acknowledges each new active alert by publishing to ``<base>/ack/<person_id>/<alert_id>`` (QoS 1,
+SPEC §3) after ``ack_delay`` seconds, or never when ``ack_delay`` is None. Against a broker with
+the files of ``isogate broker-config`` it logs in as the person (``username``, ``password``).
+The paho client runs on its own network thread, so tests of any kind can use it.
 """
 
 from __future__ import annotations
@@ -77,11 +78,13 @@ class PoliceApp(StartStop):
         ack_delay: float | None = 0.0,
         client_id: str | None = None,
         clean_session: bool = True,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         """Prepare the app; nothing connects until ``start``.
 
         Args:
-            person_id: The staff id (``p1``): the topic it listens on and the ``by`` of its acks.
+            person_id: The staff id (``p1``): the topic it listens on and acknowledges on.
             host: Broker host.
             port: Broker port.
             base: The base topic.
@@ -89,6 +92,8 @@ class PoliceApp(StartStop):
             client_id: MQTT client id; a unique one by default.
             clean_session: False keeps the subscription, and what arrives for it, at the broker
                 while the app is away (a phone out of coverage; the broker restarting).
+            username: The broker login (with the broker's ACL: the person id); None for none.
+            password: Its password.
         """
         self.person_id = person_id
         self.host, self.port, self.base = host, port, base
@@ -109,6 +114,8 @@ class PoliceApp(StartStop):
             protocol=mqtt.MQTTv311,
             clean_session=clean_session,
         )
+        if username is not None:
+            self.client.username_pw_set(username, password)
         # Back within a second or two of the broker, not after paho's default of up to 2 min.
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = self._on_connect
@@ -164,10 +171,11 @@ class PoliceApp(StartStop):
                     raise TimeoutError(f"{self.person_id} did not acknowledge {alert_id}")
                 self._cond.wait(left)
 
-    def ack(self, alert_id: str) -> None:
-        """Acknowledge ``alert_id`` now (QoS 1, waits for the broker's PUBACK)."""
-        body = json.dumps({"by": self.person_id})
-        info = self.client.publish(f"{self.base}/ack/{alert_id}", body, qos=1)
+    def ack(self, alert_id: str, note: str | None = None) -> None:
+        """Acknowledge ``alert_id`` now, with an optional note (QoS 1, waits for the PUBACK)."""
+        body = json.dumps({"note": note}, ensure_ascii=False) if note else ""
+        topic = f"{self.base}/ack/{self.person_id}/{alert_id}"
+        info = self.client.publish(topic, body, qos=1)
         info.wait_for_publish(timeout=5)
         with self._cond:
             self.acked.append(alert_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from gateway.alerting.desk import AlertDesk, AlertError
 from gateway.clock import Clock
@@ -56,6 +57,7 @@ class AlertOps:
         *,
         note: str | None = None,
         via: str | None = None,
+        recipient_only: bool = False,
     ) -> Alert:
         """Acknowledge an alert.
 
@@ -65,14 +67,21 @@ class AlertOps:
             within: seconds to wait for the database; None waits as long as it takes.
             note: what they said with it, kept in the alert's history.
             via: how it arrived (console, rest, mqtt, link), kept in the alert's history.
+            recipient_only: only a person the alert was sent to (or an escalation reached) may
+                acknowledge it, as on the MQTT ack topics (SPEC §3).
 
         Raises:
-            AlertError: 404 unknown, 409 resolved.
+            AlertError: 404 unknown, 409 resolved, 403 ``by`` not a recipient (``recipient_only``).
             DatabaseBusyError: not committed within ``within``.
         """
-        return await self._do(
-            alert_id, lambda a, now, w: self.desk.ack(a, by, now, w, note, via), within
-        )
+
+        def change(alert: Alert, now: datetime, w: Writes) -> Alert:
+            if recipient_only and by not in alert.recipients:
+                # Checked under the desk's lock: escalation only ever adds recipients.
+                raise AlertError(f"{by} is not among the recipients of alert {alert.id}", 403)
+            return self.desk.ack(alert, by, now, w, note, via)
+
+        return await self._do(alert_id, change, within)
 
     async def resolve(
         self,

@@ -22,7 +22,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from devices import safe_json
 from devices.events import MAX_PAYLOAD, Protocol, Rejected
 from gateway import metrics
 from gateway.alerting.desk import AlertError
@@ -30,6 +29,7 @@ from gateway.alerting.operations import AlertOps
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
 from gateway.health import Health
+from gateway.ingest.acks import Ack, Refused, parse_ack
 from gateway.ingest.arrival import Arrival, excerpt, rejected_record
 from gateway.ingest.lanes import Lane, Lanes
 from gateway.ingest.mqtt import Inbound, MqttSession
@@ -124,8 +124,13 @@ class Ingest:
         self.session.listen(self.subscriptions(), self.on_message, lossy=lossy)
 
     def subscriptions(self) -> list[str]:
-        """The topics to subscribe to: the devices' and the acknowledgements'."""
-        return [*self.pipeline.router.subscriptions(), f"{self.ack_prefix}+"]
+        """The topics to subscribe to: the devices' and the acknowledgements'.
+
+        The ack topics are ``<base>/ack/<person_id>/<alert_id>``; the old ``<base>/ack/<alert_id>``
+        is listened to as well, so that a phone still using it is told why it is refused.
+        """
+        acks = [f"{self.ack_prefix}+", f"{self.ack_prefix}+/+"]
+        return [*self.pipeline.router.subscriptions(), *acks]
 
     # --- receiving ----------------------------------------------------------------------------
 
@@ -264,32 +269,40 @@ class Ingest:
                 await self._outage(exc, attempt, 1)
 
     async def _settle_ack(self, m: Inbound) -> None:
-        """An acknowledgement from a police app: applied, or refused into the rejected list."""
-        alert_id = m.topic[len(self.ack_prefix) :]
+        """An acknowledgement from a police app: applied, or refused into the rejected list.
+
+        The topic names the person (the broker's ACL lets only them publish there); the alert
+        desk takes it only from a person the alert was sent to or an escalation reached.
+        """
+        if m.size is not None:
+            parsed: Ack | Refused = Refused(
+                f"ack refused: payload of {m.size} bytes is over the {self.max_payload}-byte limit"
+            )
+        else:
+            parsed = parse_ack(m.topic, m.payload, self.ack_prefix)
         attempt = 0
-        while True:
+        while isinstance(parsed, Ack):
             try:
-                body = safe_json(m.payload) if m.payload.strip() else {}
-                by = body.get("by") if isinstance(body, dict) else None
-                if not isinstance(by, str) or not by:
-                    raise ValueError('ack payload must be {"by": "<person id>"}')
-                if by not in self.pipeline.directory.staff:
-                    raise ValueError(f"{by!r} is not on the site's staff")
-                await self.ops.ack(alert_id, by)
+                await self.ops.ack(
+                    parsed.alert_id,
+                    parsed.person_id,
+                    note=parsed.note,
+                    via="mqtt",
+                    recipient_only=True,
+                )
                 metrics.MESSAGES.labels("ack").inc()
                 return
-            except (ValueError, AlertError) as exc:
-                reason = f"ack refused: {exc}"
+            except AlertError as exc:
+                parsed = Refused(f"ack by {parsed.person_id} refused: {exc}")
             except Exception as exc:
                 if is_outage(exc):
                     attempt += 1
                     await self._outage(exc, attempt, 1)
                     continue
-                reason = f"ack could not be applied: {_first_line(exc)}"
-            arrival = Arrival("mqtt", m.topic, m.payload, m.received_at)
-            await self._commit_alone(Writes(rejected=[rejected_record(arrival, reason)]))
-            metrics.MESSAGES.labels("rejected").inc()
-            return
+                parsed = Refused(f"ack could not be applied: {_first_line(exc)}")
+        arrival = Arrival("mqtt", m.topic, m.payload, m.received_at)
+        await self._commit_alone(Writes(rejected=[rejected_record(arrival, parsed.reason)]))
+        metrics.MESSAGES.labels("rejected").inc()
 
     # --- health -------------------------------------------------------------------------------
 

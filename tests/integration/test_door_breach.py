@@ -181,8 +181,8 @@ async def test_breach_alert_latency_on_loopback(gateway: Harness, capsys: pytest
             assert alert["status"] == "open"
             latencies.append((t1 - t0) * 1000)
             # The officer acknowledges; the next opening is a new alert for them.
-            ack = json.dumps({"by": "p2"})
-            await asyncio.to_thread(officer.publish, f"{gateway.base}/ack/{alert['id']}", ack)
+            topic = f"{gateway.base}/ack/p2/{alert['id']}"
+            await asyncio.to_thread(officer.publish, topic, b"")
             _, update = await asyncio.to_thread(got.get, True, 5)
             assert update["status"] == "acknowledged"
     latencies.sort()

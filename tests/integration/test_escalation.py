@@ -90,13 +90,12 @@ async def test_unacknowledged_breach_escalates_to_the_supervisor(
 
 
 async def test_mqtt_ack_stops_escalation(tmp_path: Path, broker: BrokerUnderTest):
-    """The officer acks from the police app: no escalation notice goes out after it."""
+    """The officer acks from the police app, with a note: no escalation notice goes out after it."""
     async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, clock):
         alert = await _breach(h)
+        note = json.dumps({"note": "已电话联系，住户说是风吹开的"}, ensure_ascii=False)
         with h.link() as app:
-            await asyncio.to_thread(
-                app.publish, f"{h.base}/ack/{alert['id']}", json.dumps({"by": "p2"})
-            )
+            await asyncio.to_thread(app.publish, f"{h.base}/ack/p2/{alert['id']}", note)
         seen = await _all_copies(h, lambda i: i[1]["status"] == "acknowledged")
         assert seen[-1][1]["id"] == alert["id"]
         for _ in range(5):
@@ -107,20 +106,36 @@ async def test_mqtt_ack_stops_escalation(tmp_path: Path, broker: BrokerUnderTest
         assert stored.status.value == "acknowledged"
         assert stored.acked_by == "p2"
         assert stored.escalation_level == 0
+        acked = (await h.running.store.alert_history(alert["id"]))[-1]
+        assert (acked.action, acked.by, acked.via) == ("acknowledged", "p2", "mqtt")
+        assert acked.note == "已电话联系，住户说是风吹开的"
 
 
-async def test_ack_with_bad_payload_is_rejected_not_fatal(tmp_path: Path, broker: BrokerUnderTest):
-    """An ack without 'by', by a stranger, or for an unknown alert lands in the rejected list."""
+async def test_acks_the_gateway_cannot_take_are_rejected_not_fatal(
+    tmp_path: Path, broker: BrokerUnderTest
+):
+    """The old form, a person the alert never reached, a bad payload, an unknown alert: each is
+    kept in the rejected list with its reason, and the breach stays open."""
     async with fake_time_gateway(tmp_path, broker, at_local("2026-11-23 03:00")) as (h, _):
+        alert = await _breach(h)
+        aid = alert["id"]
         with h.link() as app:
-            await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b'{"by": "p1"}')
-            await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b"[]")
-            await asyncio.to_thread(app.publish, f"{h.base}/ack/NOPE", b'{"by": "mallory"}')
-        await h.wait_for(lambda: _n_rejected(h, 3))
+            for topic, payload in [
+                (f"{h.base}/ack/{aid}", b'{"by": "p2"}'),
+                (f"{h.base}/ack/p1/{aid}", b""),
+                (f"{h.base}/ack/mallory/{aid}", b""),
+                (f"{h.base}/ack/p2/{aid}", b"[]"),
+                (f"{h.base}/ack/p2/NOPE", b""),
+            ]:
+                await asyncio.to_thread(app.publish, topic, payload)
+        await h.wait_for(lambda: _n_rejected(h, 5))
         reasons = [r.reason for r in await h.running.store.list_rejected()]
-        assert any("no alert NOPE" in r for r in reasons)
-        assert any("by" in r for r in reasons)
-        assert any("'mallory' is not on the site's staff" in r for r in reasons)
+        assert any("proves nothing" in r and f"{h.base}/ack/<person_id>/" in r for r in reasons)
+        assert any(f"p1 is not among the recipients of alert {aid}" in r for r in reasons)
+        assert any(f"mallory is not among the recipients of alert {aid}" in r for r in reasons)
+        assert any("the payload is a JSON list" in r for r in reasons)
+        assert any("ack by p2 refused: no alert NOPE" in r for r in reasons)
+        assert (await h.running.store.get_alert(aid)).status.value == "open"
 
 
 async def _n_rejected(h: Harness, n: int) -> bool:

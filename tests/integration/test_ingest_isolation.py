@@ -173,7 +173,7 @@ async def test_a_poison_ack_in_a_batch_does_not_store_its_events_twice(gateway: 
         for i in range(50):
             body = json.dumps({"type": "heartbeat", "seq": i}).encode()
             messages.append((f"{gateway.base}/dev/therm-r2/event", body))
-        messages.append((f"{gateway.base}/ack/01ZZZ", b"[" * 100_000))
+        messages.append((f"{gateway.base}/ack/p2/01ZZZ", b"[" * 100_000))
         messages.append((f"{gateway.base}/dev/door-h2/event", DOOR_OPEN))
         await asyncio.to_thread(link.publish_many, messages)
         await gateway.next_alert(timeout=10)

@@ -57,6 +57,7 @@ def topics(draw: st.DrawFn, base: str, z2m: str, omg: str) -> str:
                 f"{base}/dev/door-h2/status",
                 f"{base}/dev/{word}/event",
                 f"{base}/ack/{word}",
+                f"{base}/ack/p2/{word}",
                 f"{z2m}/h1/front door",
                 f"{z2m}/h1/front door/availability",
                 f"{z2m}/{word}",
