@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api import (
     alerts,
     audit,
+    console,
     evidence,
     households,
     links,
@@ -47,7 +48,7 @@ async def _check_database(ctx: ApiContext, pending: set[asyncio.Task[bool]]) -> 
 
 def create_app(ctx: ApiContext) -> FastAPI:
     """Build the API around a running gateway's store and alert desk."""
-    app = FastAPI(title="isogate", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="isogate", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.include_router(alerts.router)
     app.include_router(evidence.router)
@@ -60,6 +61,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(timeline.router)
     app.include_router(technician.router)
     app.include_router(stream.router)
+    app.include_router(console.router)
     ctx.health.probe(
         "check:broker", lambda: None if ctx.broker_up() else "not connected to the broker"
     )

@@ -1,7 +1,8 @@
 """``isogate demo``: a community of simulated households living through a scripted night.
 
 An embedded broker (unless one is configured), a fresh database in the data dir, about twenty
-households, door sensors that speak zigbee2mqtt and the native protocol, the gateway and its API.
+households, door sensors that speak zigbee2mqtt and the native protocol, the gateway, its API and
+the console (the printed URL and token log in).
 Demo time runs ``speed`` times faster than the wall clock so the script plays in seconds.
 """
 
@@ -162,7 +163,8 @@ async def run_demo(settings: Settings, *, households: int, speed: float, console
         gateway = asyncio.create_task(Gateway(s, clock).run(ready.set_result), name="gateway")
         try:
             running = await asyncio.wait_for(asyncio.shield(ready), 30)
-            console.print(f"console/API: http://{s.http_host}:{running.http_port}/api/docs")
+            url = f"http://{s.http_host}:{running.http_port}"
+            console.print(f"console: {url}/  (API docs: {url}/api/docs)")
             console.print(f"login token: {token}")
             console.print(f"{households} households; demo time runs {speed:g}× (Ctrl-C to stop)\n")
             await _play(s, clock, console, gateway.done, households)
