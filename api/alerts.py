@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.audit import audited
 from api.auth import require_role
-from api.context import Authed, Ctx, alert_for, alert_out, errors, visible
+from api.context import Authed, Ctx, acted, alert_for, alert_out, errors, visible
 from api.masking import sees_phones, shown_target
 from api.models import AlertDetailOut, AlertOut, DeliveryOut, HistoryOut, StatusFilter
-from gateway.alerting.desk import AlertError
-from gateway.alerting.operations import ANSWER_WITHIN_S, DatabaseBusyError
+from gateway.alerting.operations import ANSWER_WITHIN_S
 from rules.alerts import AlertType
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -86,20 +85,17 @@ async def get_alert(ctx: Ctx, alert_id: str, user: Authed) -> AlertDetailOut:
 async def ack(ctx: Ctx, alert_id: str, user: Authed, body: Note | None = None) -> AlertOut:
     """Acknowledge: escalation stops. 503 when the database does not take it in time."""
     await alert_for(ctx, user, alert_id)
-    try:
-        changed = await ctx.ops.ack(
+    return await acted(
+        ctx,
+        ctx.ops.ack(
             alert_id,
             user.name,
             ANSWER_WITHIN_S,
             note=body.note if body else None,
             via=user.via,
             role=user.role,
-        )
-    except AlertError as exc:
-        raise HTTPException(exc.code, str(exc)) from None
-    except DatabaseBusyError as exc:
-        raise HTTPException(503, str(exc)) from None
-    return alert_out(ctx, changed)
+        ),
+    )
 
 
 @router.post("/{alert_id}/resolve", responses=errors(401, 403, 404, 409, 503))
@@ -111,12 +107,9 @@ async def resolve(ctx: Ctx, alert_id: str, user: Authed, body: Note) -> AlertOut
     alert = await alert_for(ctx, user, alert_id)
     if alert.type in CRITICAL_TYPES:
         require_role(user, CLOSES_CRITICAL, f"resolving a {alert.type.value}")
-    try:
-        changed = await ctx.ops.resolve(
+    return await acted(
+        ctx,
+        ctx.ops.resolve(
             alert_id, user.name, body.note, ANSWER_WITHIN_S, via=user.via, role=user.role
-        )
-    except AlertError as exc:
-        raise HTTPException(exc.code, str(exc)) from None
-    except DatabaseBusyError as exc:
-        raise HTTPException(503, str(exc)) from None
-    return alert_out(ctx, changed)
+        ),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -12,8 +12,8 @@ from fastapi import Depends, HTTPException, Request
 from api.auth import User, current_user
 from api.models import AlertOut, ErrorOut
 from api.throttle import LoginThrottle
-from gateway.alerting.desk import AlertDesk
-from gateway.alerting.operations import AlertOps
+from gateway.alerting.desk import AlertDesk, AlertError
+from gateway.alerting.operations import AlertOps, DatabaseBusyError
 from gateway.camera.evidence import EvidenceStore
 from gateway.health import Health
 from gateway.links import LinkSigner
@@ -91,3 +91,14 @@ async def alert_for(ctx: ApiContext, user: User, alert_id: str) -> Alert:
 def alert_out(ctx: ApiContext, alert: Alert) -> AlertOut:
     """An alert as SPEC §3 publishes it, with who acted on it and when (the desk renders it)."""
     return AlertOut(**ctx.desk.payload(alert))
+
+
+async def acted(ctx: ApiContext, action: Awaitable[Alert]) -> AlertOut:
+    """The alert after a person's action on it; the desk's refusals as their HTTP answers, 503
+    when the database did not take the change in time."""
+    try:
+        return alert_out(ctx, await action)
+    except AlertError as exc:
+        raise HTTPException(exc.code, str(exc)) from None
+    except DatabaseBusyError as exc:
+        raise HTTPException(503, str(exc)) from None

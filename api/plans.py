@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, RootModel
 
-from api.context import Authed, Ctx, alert_for, alert_out, errors
+from api.context import Authed, Ctx, acted, alert_for, errors
 from api.models import AlertOut
-from gateway.alerting.desk import AlertError
-from gateway.alerting.operations import ANSWER_WITHIN_S, DatabaseBusyError
+from gateway.alerting.operations import ANSWER_WITHIN_S
 from rules.plans import PLANS
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -47,12 +46,7 @@ async def plans(user: Authed) -> PlansOut:
 async def step(ctx: Ctx, alert_id: str, user: Authed, body: StepIn) -> AlertOut:
     """Record that the caller took a step of the plan (422: not a step of this alert's plan)."""
     await alert_for(ctx, user, alert_id)
-    try:
-        changed = await ctx.ops.step(
-            alert_id, body.step, user.name, ANSWER_WITHIN_S, via=user.via, role=user.role
-        )
-    except AlertError as exc:
-        raise HTTPException(exc.code, str(exc)) from None
-    except DatabaseBusyError as exc:
-        raise HTTPException(503, str(exc)) from None
-    return alert_out(ctx, changed)
+    return await acted(
+        ctx,
+        ctx.ops.step(alert_id, body.step, user.name, ANSWER_WITHIN_S, via=user.via, role=user.role),
+    )
