@@ -17,11 +17,33 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.auth import User, require_role
-from api.context import ApiContext, Authed, Ctx, errors
+from api.context import ApiContext, Authed, Ctx, errors, local_iso
 from gateway.store.audit import AUDIT_LIST_MAX
 from gateway.store.records import AuditEntry
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+def audit_entry(
+    ctx: ApiContext,
+    user: User,
+    action: str,
+    *,
+    target: str | None = None,
+    household: str | None = None,
+    detail: str | None = None,
+) -> AuditEntry:
+    """An audit entry for what ``user`` reads or does, now, as it arrived (``user.via``)."""
+    return AuditEntry(
+        at=ctx.now(),
+        actor=user.name,
+        role=user.role,
+        action=action,
+        via=user.via,
+        target=target,
+        household=household,
+        detail=detail,
+    )
 
 
 async def audited(
@@ -33,17 +55,9 @@ async def audited(
     household: str | None = None,
     detail: str | None = None,
 ) -> None:
-    """Write one audit entry for what ``user`` read or did, now, as it arrived (``user.via``)."""
-    entry = AuditEntry(
-        at=ctx.now(),
-        actor=user.name,
-        role=user.role,
-        action=action,
-        via=user.via,
-        target=target,
-        household=household,
-        detail=detail,
-    )
+    """Write one audit entry for what ``user`` read or did (a read, or an action whose own
+    store operation cannot carry the entry)."""
+    entry = audit_entry(ctx, user, action, target=target, household=household, detail=detail)
     await ctx.store.append_audit([entry])
 
 
@@ -80,7 +94,7 @@ async def audit_log(
     )
     return [
         AuditOut(
-            at=e.at.astimezone(tz).isoformat(timespec="milliseconds"),
+            at=local_iso(ctx, e.at),
             actor=e.actor,
             role=e.role,
             action=e.action,

@@ -66,6 +66,11 @@ _WHY = {
 }
 
 
+def local_iso(ctx: ApiContext, t: datetime, timespec: str = "milliseconds") -> str:
+    """A time as the API gives it: ISO 8601 in the site's time zone."""
+    return t.astimezone(ctx.desk.directory.tz).isoformat(timespec=timespec)
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the error answers a route can give (all ``{"detail": ...}``)."""
     return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}

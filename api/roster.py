@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from api.audit import audited
+from api.audit import audit_entry
 from api.auth import User
-from api.context import ApiContext, Authed, Ctx, alert_out, errors
+from api.context import ApiContext, Authed, Ctx, alert_out, errors, local_iso
 from api.models import AlertOut
 from gateway.alerting.handover import handing
 from gateway.store.records import Handover
@@ -84,10 +84,6 @@ class HandoverOut(BaseModel):
     )
 
 
-def _iso(ctx: ApiContext, t: datetime) -> str:
-    return t.astimezone(ctx.desk.directory.tz).isoformat(timespec="seconds")
-
-
 def _cover(d: Duty) -> Households:
     return "all" if d.households == "all" else list(d.households)
 
@@ -111,7 +107,7 @@ async def roster(ctx: Ctx, user: Authed) -> RosterOut:
                 watcher=x.watcher,
                 name=name(x.watcher),
                 households=_cover(x),
-                until=_iso(ctx, x.end),
+                until=local_iso(ctx, x.end, "seconds"),
             )
             for x in current
         ],
@@ -121,14 +117,18 @@ async def roster(ctx: Ctx, user: Authed) -> RosterOut:
                     "watcher": x.watcher,
                     "name": name(x.watcher),
                     "households": _cover(x),
-                    "from": _iso(ctx, x.start),
+                    "from": local_iso(ctx, x.start, "seconds"),
                 }
             )
             for x in upcoming
         ],
         gaps=[
             GapOut.model_validate(
-                {"household": g.household, "from": _iso(ctx, g.start), "to": _iso(ctx, g.end)}
+                {
+                    "household": g.household,
+                    "from": local_iso(ctx, g.start, "seconds"),
+                    "to": local_iso(ctx, g.end, "seconds"),
+                }
             )
             for g in gaps(d, now, now + GAPS_AHEAD)
             if scope is None or g.household in scope
@@ -146,16 +146,16 @@ async def _out(ctx: ApiContext, user: User, h: Handover) -> HandoverOut:
     ]
     accepted = []
     if h.accepted_by is not None and h.accepted_at is not None:
-        accepted = [AcceptedOut(by=h.accepted_by, at=_iso(ctx, h.accepted_at))]
+        accepted = [AcceptedOut(by=h.accepted_by, at=local_iso(ctx, h.accepted_at, "seconds"))]
     return HandoverOut.model_validate(
         {
             "id": h.id,
-            "at": _iso(ctx, h.at),
+            "at": local_iso(ctx, h.at, "seconds"),
             "from": before,
             "to": list(h.watchers),
             "open_alerts": [alert_out(ctx, a) for a in alerts],
             "accepted": accepted,
-            "escalated_at": _iso(ctx, h.escalated_at) if h.escalated_at else None,
+            "escalated_at": local_iso(ctx, h.escalated_at, "seconds") if h.escalated_at else None,
         }
     )
 
@@ -179,9 +179,7 @@ async def accept_handover(ctx: Ctx, handover_id: str, user: Authed) -> HandoverO
         raise HTTPException(404, f"no handover {handover_id}")
     if user.role not in ("supervisor", "admin") and user.name not in h.watchers:
         raise HTTPException(403, f"handover {handover_id} was not handed to {user.name}")
-    accepted = await ctx.store.accept_handover(
-        handover_id, user.name, ctx.ops.clock.now(), user.via
-    )
-    await audited(ctx, user, "handover_accept", target=handover_id)
+    entry = audit_entry(ctx, user, "handover_accept", target=handover_id)
+    accepted = await ctx.store.accept_handover(handover_id, user.name, entry.at, user.via, entry)
     assert accepted is not None  # handovers are never deleted
     return await _out(ctx, user, accepted)

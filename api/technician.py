@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api.audit import audited
 from api.auth import INTAKE_ROLES, require_role
-from api.context import Authed, Ctx, errors, visible
+from api.context import Authed, Ctx, errors, local_iso, visible
 from devices.events import DeviceRef, Protocol
 from gateway.commissioning import checklist, tick_off
 from gateway.site.errors import SiteFileError
@@ -125,14 +125,13 @@ async def commission(
     checks = checklist(hh)
     events = await ctx.store.household_events(hh.id, since=start, limit=COMMISSION_EVENTS)
     tick_off(checks, events, start)
-    tz = ctx.desk.directory.tz
     items = [
         CommissionItem(
             device=c.device.id,
             kind=c.device.kind.value,
             check=step,
             done=at is not None,
-            at=at.astimezone(tz).isoformat(timespec="seconds") if at else None,
+            at=local_iso(ctx, at, "seconds") if at else None,
         )
         for c in checks
         for step, at in c.needs.items()

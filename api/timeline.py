@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.audit import audited
-from api.context import ApiContext, Authed, Ctx, errors, visible
+from api.context import Authed, Ctx, errors, local_iso, visible
 from gateway.store.event_data import DoorData, StatusData, TemperatureData
 from gateway.store.records import Alert, EventRecord, HistoryEntry
 from rules.plans import PLANS
@@ -75,10 +75,6 @@ def _alert(alert: Alert, h: HistoryEntry) -> str:
     return text + (f": {h.note}" if h.note else "")
 
 
-def _iso(ctx: ApiContext, t: datetime) -> str:
-    return t.astimezone(ctx.desk.directory.tz).isoformat(timespec="milliseconds")
-
-
 @router.get("/households/{household_id}/timeline", responses=errors(401, 403, 404))
 async def timeline(
     ctx: Ctx,
@@ -97,9 +93,11 @@ async def timeline(
         if e.kind in _QUIET_KINDS:
             continue
         kind, text = _event(hh, e)
-        found.append((e.ts, TimelineEntry(at=_iso(ctx, e.ts), kind=kind, text=text, ref=None)))
+        found.append((e.ts, TimelineEntry(at=local_iso(ctx, e.ts), kind=kind, text=text, ref=None)))
     for alert, h in await ctx.store.household_history(household_id, since, TIMELINE_MAX):
-        entry = TimelineEntry(at=_iso(ctx, h.at), kind="alert", text=_alert(alert, h), ref=alert.id)
+        entry = TimelineEntry(
+            at=local_iso(ctx, h.at), kind="alert", text=_alert(alert, h), ref=alert.id
+        )
         found.append((h.at, entry))
     for v in hh.visits:
         if v.start <= now and v.end >= since:
@@ -107,7 +105,10 @@ async def timeline(
             local = v.end.astimezone(ctx.desk.directory.tz)
             text = f"授权开门 {v.reason} 至 {local:%H:%M}{escort}"
             found.append(
-                (v.start, TimelineEntry(at=_iso(ctx, v.start), kind="visit", text=text, ref=None))
+                (
+                    v.start,
+                    TimelineEntry(at=local_iso(ctx, v.start), kind="visit", text=text, ref=None),
+                )
             )
     found.sort(key=lambda x: x[0], reverse=True)
     return [entry for _, entry in found]

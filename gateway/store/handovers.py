@@ -12,7 +12,8 @@ from gateway.clock import epoch, from_epoch
 from gateway.store import rows
 from gateway.store import schema as t
 from gateway.store._base import StoreBase
-from gateway.store.records import Handover, Writes
+from gateway.store.audit import audit_rows
+from gateway.store.records import AuditEntry, Handover, Writes
 
 ACCEPTED = "accepted"
 """The history action each handed-over alert gets when a watcher accepts the handover."""
@@ -80,10 +81,16 @@ class HandoversOps(StoreBase):
             return [_handover(r) for r in (await conn.execute(q)).mappings()]
 
     async def accept_handover(
-        self, handover_id: str, by: str, at: datetime, via: str | None
+        self,
+        handover_id: str,
+        by: str,
+        at: datetime,
+        via: str | None,
+        audit: AuditEntry | None = None,
     ) -> Handover | None:
         """Record that ``by`` accepted a handover: the first acceptance on the handover, each
-        one in the history of every alert handed over. None for an unknown handover."""
+        one in the history of every alert handed over, and ``audit`` in the audit log, all in
+        one transaction. None for an unknown handover."""
         c = t.handovers.c
         async with self._tx() as conn:
             row = (
@@ -115,6 +122,8 @@ class HandoversOps(StoreBase):
                         for a in row["alert_ids"]
                     ],
                 )
+            if audit is not None:
+                await conn.execute(t.audit.insert(), audit_rows([audit]))
             found = (
                 (await conn.execute(sa.select(t.handovers).where(c.id == handover_id)))
                 .mappings()

@@ -74,6 +74,8 @@ async def test_the_incoming_watcher_accepts_the_handover_by_name(
         assert accepted["by"] == "w2" and accepted["at"].startswith("2026-11-23T08:00")
         history = (await clients["admin"].get(f"/api/v1/alerts/{alert_id}")).json()["history"]
         assert ("accepted", "w2") in [(e["action"], e["by"]) for e in history]
+        log = await clients["admin"].get("/api/v1/audit", params={"action": "handover_accept"})
+        assert [(e["actor"], e["target"]) for e in log.json()] == [("w2", got["id"])]
         await advance(clock, 660)
         alert = (await clients["admin"].get(f"/api/v1/alerts/{alert_id}")).json()
         assert (alert["status"], alert["escalation_level"]) == ("open", 0)
