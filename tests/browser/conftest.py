@@ -115,9 +115,17 @@ class Console:
 OpenConsole = Callable[..., Any]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so a fixture can tell that its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 async def open_console(
-    browser: Browser, gateway: Harness, tmp_path: Path
+    browser: Browser, gateway: Harness, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[OpenConsole]:
     """``await open_console(token, viewport=DESKTOP, lang=None)``: a tab logged in with it."""
     contexts: list[BrowserContext] = []
@@ -152,7 +160,13 @@ async def open_console(
         return Console(page, context, shots, errors)
 
     yield opener
-    for c in contexts:
+    failed = getattr(request.node, "report_call", None)
+    for n, c in enumerate(contexts):
+        if failed is not None and failed.failed:
+            # What each tab showed when its test failed, to look at beside the traceback.
+            for m, page in enumerate(c.pages):
+                name = f"FAILED-{request.node.name}-{n}-{m}"
+                await screenshot(page, tmp_path / "screenshots", name)
         await c.close()
 
 

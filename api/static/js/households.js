@@ -146,12 +146,20 @@ function alertRow(a) {
 }
 
 /** One household's page into `root`; 403 and 404 are shown as such, not as an empty page. */
+/** Whether the page still shows household `id`: an answer that comes late must not paint over
+ * the view the watcher has moved to meanwhile (the alert queue, another household). */
+function stillShowing(id) {
+  return document.body.dataset.view === "household" && location.hash === `#/household/${enc(id)}`;
+}
+
 export async function renderHousehold(root, id) {
   fill(root, h("p", { class: "muted" }, "…"));
   let hh;
   try {
     hh = await get(`/api/v1/households/${enc(id)}`);
+    if (!stillShowing(id)) return;
   } catch (err) {
+    if (!stillShowing(id)) return;
     const text =
       err.status === 403 ? t("hh.forbidden") : err.status === 404 ? t("hh.missing") : t("error.load", { e: err.message });
     fill(
