@@ -18,6 +18,7 @@ class AlertType(StrEnum):
     DEVICE_OFFLINE = "device_offline"
     LOW_BATTERY = "low_battery"
     MOTION_AT_DOOR = "motion_at_door"
+    SYMPTOM = "symptom"
     NO_WATCHER_ON_DUTY = "no_watcher_on_duty"
 
 
@@ -39,6 +40,7 @@ SEVERITY: dict[AlertType, Severity] = {
     AlertType.DEVICE_OFFLINE: Severity.WARNING,
     AlertType.LOW_BATTERY: Severity.INFO,
     AlertType.MOTION_AT_DOOR: Severity.INFO,
+    AlertType.SYMPTOM: Severity.HIGH,
     AlertType.NO_WATCHER_ON_DUTY: Severity.HIGH,
 }
 
@@ -67,6 +69,10 @@ class Raise:
     at: datetime
     message: str
     recipients: tuple[str, ...]
+    resident: str | None = None
+    """The resident it is about, where one is (readings, symptoms)."""
+    vulnerable: tuple[str, ...] = ()
+    """The vulnerability flags of whom it is about (``rules.care``), marked by the watch."""
 
     @property
     def severity(self) -> Severity:
@@ -75,8 +81,8 @@ class Raise:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """The de-duplication key of SPEC §3."""
-        return (self.household, self.type.value, self.device or "")
+        """The de-duplication key of SPEC §3; a resident stands for a device where none is."""
+        return (self.household, self.type.value, self.device or self.resident or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ AUDIENCE: dict[AlertType, tuple[Role, ...]] = {
     AlertType.DEVICE_OFFLINE: (Role.TECHNICIAN, Role.WATCHER),
     AlertType.LOW_BATTERY: (Role.TECHNICIAN,),
     AlertType.MOTION_AT_DOOR: (Role.WATCHER,),
+    AlertType.SYMPTOM: (Role.DOCTOR, Role.WATCHER),
     AlertType.NO_WATCHER_ON_DUTY: (Role.SUPERVISOR,),
 }
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from rules.alerts import AlertType, Clear, Decision, Raise
+from rules.care import CareState, authorized_by, released
 from rules.directory import Binding, Directory
 
 
@@ -34,6 +35,7 @@ class DoorVerdict(StrEnum):
 
     BREACH = "breach"
     AUTHORIZED_VISIT = "authorized_visit"
+    PREREPORTED = "prereported"  # the resident announced it on their page
     NOT_ISOLATED = "not_isolated"
 
 
@@ -70,13 +72,19 @@ class DoorStep:
     decisions: tuple[Decision, ...]
 
 
-def opening_verdict(binding: Binding, at: datetime) -> DoorVerdict:
-    """Is an opening at ``at`` a breach, an authorized visit, or outside isolation?"""
+def opening_verdict(binding: Binding, at: datetime, care: CareState | None = None) -> DoorVerdict:
+    """Is an opening at ``at`` a breach, an authorized visit, announced, or outside isolation?
+
+    ``care`` holds the household's announced openings and console visits, and its release.
+    """
     hh = binding.household
-    if hh.isolation is None or not hh.isolation.contains(at):
+    if hh.isolation is None or not hh.isolation.contains(at) or released(hh, care):
         return DoorVerdict.NOT_ISOLATED
     if any(v.contains(at) for v in hh.visits):
         return DoorVerdict.AUTHORIZED_VISIT
+    window = authorized_by(care, at)
+    if window is not None:
+        return DoorVerdict.AUTHORIZED_VISIT if window.kind == "visit" else DoorVerdict.PREREPORTED
     return DoorVerdict.BREACH
 
 
@@ -88,6 +96,7 @@ def step(
     directory: Directory,
     *,
     now: datetime,
+    care: CareState | None = None,
 ) -> DoorStep:
     """Apply one contact report (``is_open``).
 
@@ -98,6 +107,7 @@ def step(
         binding: The door sensor and its household.
         directory: The site.
         now: The gateway's time: an alert goes to whoever is on duty now.
+        care: The household's announced openings, console visits and release.
 
     Returns:
         The new state, what the report was and the decisions.
@@ -105,7 +115,7 @@ def step(
     debounce = timedelta(seconds=directory.policy.door_debounce_s)
     settled: DoorStep | None = None
     if _due(state, at, debounce):
-        settled = _settle(state, binding, directory, now)
+        settled = _settle(state, binding, directory, now, care)
         state = settled.state
     if state.open is is_open:
         this = DoorStep(state, DoorReport.REPEAT, None, ())
@@ -115,7 +125,7 @@ def step(
         bounced = replace(state, open=is_open, moved_at=moved_at)
         this = DoorStep(bounced, DoorReport.BOUNCE, None, ())
     else:
-        this = _change(state, is_open, at, binding, directory, now)
+        this = _change(state, is_open, at, binding, directory, now, care)
     if settled is None:
         return this
     return DoorStep(
@@ -127,14 +137,18 @@ def step(
 
 
 def tick(
-    state: DoorState, now: datetime, binding: Binding, directory: Directory
+    state: DoorState,
+    now: datetime,
+    binding: Binding,
+    directory: Directory,
+    care: CareState | None = None,
 ) -> tuple[DoorState, tuple[Decision, ...]]:
     """Time-driven checks for one door: a bounce's interval ended, open-only hold, left open."""
     debounce = timedelta(seconds=directory.policy.door_debounce_s)
     if state.moved_at is not None:
         if not _due(state, now, debounce):
             return state, ()  # still bouncing: nothing is judged before the interval ends
-        settled = _settle(state, binding, directory, now)
+        settled = _settle(state, binding, directory, now, care)
         state, more = _open_checks(settled.state, now, binding, directory)
         return state, settled.decisions + more
     return _open_checks(state, now, binding, directory)
@@ -149,11 +163,17 @@ def _due(state: DoorState, t: datetime, debounce: timedelta) -> bool:
     )
 
 
-def _settle(state: DoorState, binding: Binding, directory: Directory, now: datetime) -> DoorStep:
+def _settle(
+    state: DoorState,
+    binding: Binding,
+    directory: Directory,
+    now: datetime,
+    care: CareState | None,
+) -> DoorStep:
     """Judge the move that bounces left standing, as a change made when it moved."""
     assert state.open is not None and state.moved_at is not None  # _due saw to both
     judged = replace(state, open=not state.open, moved_at=None)
-    return _change(judged, state.open, state.moved_at, binding, directory, now)
+    return _change(judged, state.open, state.moved_at, binding, directory, now, care)
 
 
 def _change(
@@ -163,6 +183,7 @@ def _change(
     binding: Binding,
     directory: Directory,
     now: datetime,
+    care: CareState | None = None,
 ) -> DoorStep:
     """The door opened or closed at ``at``: a new state, and the decisions it takes."""
     # The first report only tells the state: bounces are measured from a change seen whole.
@@ -174,7 +195,7 @@ def _change(
         if state.left_open_raised:
             decisions = (Clear(AlertType.DOOR_LEFT_OPEN, hh.id, dev.id, at, "门已关闭"),)
         return DoorStep(new, DoorReport.CHANGE, None, decisions)
-    verdict = opening_verdict(binding, at)
+    verdict = opening_verdict(binding, at, care)
     if verdict is not DoorVerdict.BREACH:
         return DoorStep(new, DoorReport.CHANGE, verdict, ())
     local = at.astimezone(directory.tz)

@@ -20,14 +20,15 @@ from devices.events import (
     StatusEvent,
     TemperatureEvent,
 )
-from rules import camera, coverage, door, health, readings
-from rules.alerts import Decision
+from rules import camera, care, coverage, door, health, readings
+from rules.alerts import Decision, Raise
 from rules.camera import CameraState
+from rules.care import CareState, Opening
 from rules.coverage import CoverageState
 from rules.directory import Binding, Directory
 from rules.door import DoorReport, DoorState, DoorStep, DoorVerdict
 from rules.health import DeviceHealth
-from rules.readings import ReadingState, ResidentKey
+from rules.readings import MissedCheck, ReadingState, ResidentKey
 from rules.site import DeviceKind
 from rules.staged import Staged
 
@@ -65,6 +66,7 @@ class Watch:
         residents: Mapping[ResidentKey, ReadingState] | None = None,
         gaps: CoverageState | None = None,
         cameras: Mapping[str, CameraState] | None = None,
+        care_states: Mapping[str, CareState] | None = None,
     ) -> None:
         """Start from committed state (empty, or as rebuilt from the store)."""
         self.directory = directory
@@ -74,6 +76,10 @@ class Watch:
         self.readings: Staged[ResidentKey, ReadingState] = Staged(residents)
         # By household: its recent door openings and camera motion runs.
         self.cameras: Staged[str, CameraState] = Staged(cameras)
+        # By household: announced openings, console visits, release (rules/care.py).
+        self.care: Staged[str, CareState] = Staged(care_states)
+        # Symptom checks a reading window ended without, marked by the last tick (staged).
+        self.marks: list[MissedCheck] = []
         self._coverage = gaps or CoverageState()
         self._ticks: tuple[datetime | None, datetime | None] = (None, last_tick)
         self._staged_coverage: CoverageState | None = None
@@ -101,6 +107,8 @@ class Watch:
         self.health.install()
         self.readings.install()
         self.cameras.install()
+        self.care.install()
+        self.marks = []
         if self._staged_coverage is not None:
             self._coverage = self._staged_coverage
         if self._staged_ticks is not None:
@@ -113,6 +121,8 @@ class Watch:
         self.health.discard()
         self.readings.discard()
         self.cameras.discard()
+        self.care.discard()
+        self.marks = []
         self._staged_coverage = self._staged_ticks = None
 
     def reindex(self, directory: Directory, now: datetime) -> None:
@@ -121,6 +131,7 @@ class Watch:
         self.reference = now
         self.doors.retain(lambda k: directory.device(k) is not None)
         self.cameras.retain(lambda k: k in directory.households)
+        self.care.retain(lambda k: k in directory.households)
 
     def on_event(self, binding: Binding, event: Event, at: datetime, now: datetime) -> Outcome:
         """Apply one event of a bound device, staged.
@@ -156,7 +167,8 @@ class Watch:
         note: str | None = None
         if isinstance(event, DoorEvent) and dev.kind is DeviceKind.DOOR:
             before = self.doors.get(dev.id, DoorState())
-            result = door.step(before, event.open, at, binding, self.directory, now=now)
+            cs = self.care.get(binding.household.id)
+            result = door.step(before, event.open, at, binding, self.directory, now=now, care=cs)
             self.doors[dev.id] = result.state
             note = result.report.value
             if result.verdict is not None:
@@ -186,7 +198,7 @@ class Watch:
             )
             self.readings[key] = state
             decisions.extend(more)
-        return Outcome(note, tuple(decisions))
+        return Outcome(note, self._finish(decisions))
 
     def tick(self, now: datetime) -> list[Decision]:
         """Time-driven checks, staged: doors, silent devices, readings, gaps, motion at the door.
@@ -199,13 +211,15 @@ class Watch:
         for dev_id, state in list(self.doors.items()):
             binding = d.device(dev_id)
             if binding is not None:
-                new, more = door.tick(state, now, binding, d)
+                cs = self.care.get(binding.household.id)
+                new, more = door.tick(state, now, binding, d, cs)
                 if new is not state:
                     self.doors[dev_id] = new
                 out.extend(more)
                 if state.open and state.moved_at is not None and new.moved_at is None:
                     # The opening bounces left standing was judged now, as made when it moved.
-                    breach = door.opening_verdict(binding, state.moved_at) is DoorVerdict.BREACH
+                    verdict = door.opening_verdict(binding, state.moved_at, cs)
+                    breach = verdict is DoorVerdict.BREACH
                     out.extend(self._opening(binding, state.moved_at, breach, now))
         for hh, cams in list(self.cameras.items()):
             new_cams, more = camera.tick(cams, now, d)
@@ -220,10 +234,62 @@ class Watch:
         residents, more = readings.tick(self.readings, now, d, self.last_tick)
         self.readings.replace_all(residents)
         out.extend(more)
+        checked, marks = readings.missed_checks(self.readings, now, d, self.last_tick)
+        for key, st in checked.items():
+            self.readings[key] = st
+        self.marks = [m for m in marks if not self._released(m.household)]
         self._staged_coverage, more = coverage.coverage_tick(self.coverage, now, d)
         out.extend(more)
         self._staged_ticks = (self.last_tick, now)
-        return out
+        return list(self._finish(out))
+
+    # --- the isolation's care (rules/care.py) ---------------------------------------------------
+
+    def add_window(self, household_id: str, opening: Opening, now: datetime) -> None:
+        """An announced opening or a console visit, staged: openings in it are authorized."""
+        current = self.care.get(household_id) or CareState()
+        self.care[household_id] = care.with_window(current, opening, now)
+
+    def release(self, household_id: str, period_start: datetime, at: datetime) -> None:
+        """The household's period ended in a release, staged: nothing about it alerts any more."""
+        current = self.care.get(household_id) or CareState()
+        self.care[household_id] = CareState(current.windows, (period_start, at))
+
+    def on_symptoms(
+        self,
+        household_id: str,
+        resident: str,
+        symptoms: tuple[str, ...],
+        at: datetime,
+        now: datetime,
+    ) -> tuple[Decision, ...]:
+        """A resident's symptom check, staged: its window is checked; any symptom alerts."""
+        hh = self.directory.households[household_id]
+        key = (household_id, resident)
+        self.readings[key] = readings.symptom_checked(
+            self.readings.get(key, ReadingState()), at, self.directory
+        )
+        if not symptoms or hh.isolation is None or not hh.isolation.contains(at):
+            return ()
+        raised = care.symptom_raise(hh, resident, symptoms, at, self.directory, now)
+        return self._finish([raised])
+
+    def _released(self, household_id: str) -> bool:
+        return care.released(
+            self.directory.households.get(household_id), self.care.get(household_id)
+        )
+
+    def _finish(self, decisions: list[Decision]) -> tuple[Decision, ...]:
+        """Nothing about a released household is raised; a raise is marked with the
+        vulnerability of whom it is about."""
+        out: list[Decision] = []
+        for dec in decisions:
+            if isinstance(dec, Raise):
+                if self._released(dec.household):
+                    continue
+                dec = care.mark(dec, self.directory)
+            out.append(dec)
+        return tuple(out)
 
     def _opening(
         self, binding: Binding, at: datetime, breach: bool, now: datetime

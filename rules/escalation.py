@@ -86,7 +86,7 @@ def escalation_targets(
 
 
 def next_escalation(
-    level: int, raised_or_last_escalated_at: datetime, policy: Policy
+    level: int, raised_or_last_escalated_at: datetime, policy: Policy, *, fast: bool = False
 ) -> datetime | None:
     """When an alert at ``level`` escalates if nobody acknowledges it.
 
@@ -94,9 +94,10 @@ def next_escalation(
         level: The alert's current level.
         raised_or_last_escalated_at: When it was raised (level 0) or reached ``level``.
         policy: The site's policy.
+        fast: Half the timeout (a vulnerable resident's missed reading or symptom).
 
     Returns:
-        ``ack_timeout_s`` later, or None when ``level`` is the top of the ladder.
+        ``ack_timeout_s`` later (half with ``fast``), or None at the top of the ladder.
 
     Raises:
         LevelOutOfRangeError: For a level outside the ladder.
@@ -104,7 +105,8 @@ def next_escalation(
     _check(level, policy)
     if level + 1 >= len(policy.escalation):
         return None
-    return raised_or_last_escalated_at + timedelta(seconds=policy.ack_timeout_s)
+    timeout = policy.ack_timeout_s / 2 if fast else policy.ack_timeout_s
+    return raised_or_last_escalated_at + timedelta(seconds=timeout)
 
 
 def due(alert_level: int, next_at: datetime | None, now: datetime, acked: bool) -> bool:

@@ -42,6 +42,12 @@ PLANS: dict[AlertType, tuple[PlanStep, ...]] = {
         _DOCTOR,
         _OUTCOME,
     ),
+    AlertType.SYMPTOM: (
+        _CALL_HOUSEHOLD,
+        _DOCTOR,
+        PlanStep("arrange_test", "安排上门采样", "Arrange a test at the door"),
+        _OUTCOME,
+    ),
     AlertType.DEVICE_OFFLINE: (_CALL_HOUSEHOLD, _TECHNICIAN, _OUTCOME),
     AlertType.LOW_BATTERY: (
         PlanStep("replace_battery", "安排更换电池", "Arrange a battery change"),

@@ -60,6 +60,7 @@ class ReadingState:
     high_count: int = 0  # readings above high_fever_celsius on high_day
     satisfied: frozenset[Window] = field(default_factory=frozenset)
     missed: frozenset[Window] = field(default_factory=frozenset)  # reported as missed_reading
+    checked: frozenset[Window] = field(default_factory=frozenset)  # symptom check done or marked
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def window_at(spans: Sequence[DailySpan], t: datetime, tz: ZoneInfo) -> Window |
         # A span that wraps midnight and contains an early-morning time began the day before.
         wraps = span.end <= span.start
         start_day = day - timedelta(days=1) if wraps and local.time() < span.end else day
-        return _occurrence(span, start_day, tz)
+        return occurrence(span, start_day, tz)
     return None
 
 
@@ -139,12 +140,17 @@ def last_window_ended(
         # The latest end at or before ``upto`` is today's or yesterday's.
         for end_day in (upto_day, upto_day - timedelta(days=1)):
             start_day = end_day - timedelta(days=1) if wraps else end_day
-            w = _occurrence(span, start_day, tz)
+            w = occurrence(span, start_day, tz)
             if w.end <= upto:
                 if w.end > after and (best is None or w.end > best.end):
                     best = w
                 break
     return best
+
+
+def windows_of_day(spans: Sequence[DailySpan], day: date, tz: ZoneInfo) -> list[Window]:
+    """The occurrences of the reading windows that start on a local day, in policy order."""
+    return [occurrence(span, day, tz) for span in spans]
 
 
 def window_label(span: DailySpan) -> str:
@@ -229,6 +235,7 @@ def step(
         high_count=high_count,
         satisfied=_recent(satisfied, at),
         missed=_recent(missed, at),
+        checked=state.checked,
     )
 
     isolated = hh.isolation is not None and hh.isolation.contains(at)
@@ -240,7 +247,9 @@ def step(
             line = f"{policy.high_fever_celsius:g}°C"
             message += f" 今日第{_nth(nth)}次超过{line}" if nth > 1 else f" 超过{line}"
         recipients = directory.recipients(AlertType.FEVER, hh, now)
-        decisions.append(Raise(AlertType.FEVER, hh.id, dev.id, at, message, recipients))
+        decisions.append(
+            Raise(AlertType.FEVER, hh.id, dev.id, at, message, recipients, resident=dev.resident)
+        )
     return new, tuple(decisions)
 
 
@@ -291,6 +300,55 @@ def tick(
     return states, tuple(decisions)
 
 
+@dataclass(frozen=True, slots=True)
+class MissedCheck:
+    """A reading window ended without a resident's symptom check: marked in the log."""
+
+    household: str
+    resident: str
+    window: Window
+
+
+def symptom_checked(state: ReadingState, at: datetime, directory: Directory) -> ReadingState:
+    """A symptom check at ``at``: the reading window it falls in is checked."""
+    window = window_at(directory.policy.reading_windows, at, directory.tz)
+    if window is None or window in state.checked:
+        return state
+    return replace(state, checked=_recent(state.checked | {window}, at))
+
+
+def missed_checks(
+    state_by_resident: Mapping[ResidentKey, ReadingState],
+    now: datetime,
+    directory: Directory,
+    last_tick: datetime | None,
+) -> tuple[dict[ResidentKey, ReadingState], tuple[MissedCheck, ...]]:
+    """Mark the reading window that ended since the previous tick for every resident under
+    isolation (all of that window) who gave no symptom check in it; as ``tick`` does readings.
+
+    Returns:
+        The states that changed (the window recorded as marked) and the marks.
+    """
+    if last_tick is None or now <= last_tick:
+        return {}, ()
+    window = last_window_ended(directory.policy.reading_windows, last_tick, now, directory.tz)
+    if window is None:
+        return {}, ()
+    changed: dict[ResidentKey, ReadingState] = {}
+    marks: list[MissedCheck] = []
+    for hh in directory.households.values():
+        iso = hh.isolation
+        if iso is None or not (iso.start <= window.start and window.end <= iso.end):
+            continue
+        for ref in residents(hh):
+            st = state_by_resident.get(ref.key, ReadingState())
+            if window in st.checked:
+                continue
+            changed[ref.key] = replace(st, checked=_recent(st.checked | {window}, now))
+            marks.append(MissedCheck(hh.id, ref.resident_id, window))
+    return changed, tuple(marks)
+
+
 def _missed(ref: ResidentRef, window: Window, directory: Directory, now: datetime) -> Raise:
     span = DailySpan.parse(window.span)
     hh = ref.household
@@ -303,10 +361,12 @@ def _missed(ref: ResidentRef, window: Window, directory: Directory, now: datetim
         # Told to whoever is on duty when it is raised: after an outage the window may have
         # ended in a shift that is over.
         directory.recipients(AlertType.MISSED_READING, hh, now),
+        resident=ref.resident_id,
     )
 
 
-def _occurrence(span: DailySpan, start_day: date, tz: ZoneInfo) -> Window:
+def occurrence(span: DailySpan, start_day: date, tz: ZoneInfo) -> Window:
+    """The occurrence of a daily window that starts on a local day (it may end the next)."""
     wraps = span.end <= span.start
     end_day = start_day + timedelta(days=1) if wraps else start_day
     return Window(

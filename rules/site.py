@@ -112,6 +112,15 @@ class Policy(Strict):
         le=86_400,
         description="A handover nobody accepts this long: its open alerts escalate one step",
     )
+    prereport_minutes: int = Field(
+        10, ge=1, le=120, description="A resident's announced opening lasts this long"
+    )
+    prereports_per_day: int = Field(6, ge=0, le=48, description="Announced openings a day")
+    checkin_visit_days: int = Field(3, ge=1, le=30, description="每N天上门核实")
+    daily_report_at: str = Field(
+        "20:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local time, HH:MM"
+    )
+    retention_days: int = Field(30, ge=1, le=3650, description="Personal data kept after release")
 
     _split_windows = field_validator("reading_windows", mode="before")(
         classmethod(lambda cls, v: [span_of(x) for x in v] if isinstance(v, list) else v)
@@ -293,6 +302,7 @@ class Channel(Strict):
     households: Literal["all"] | list[Id] = "all"
     types: list[AlertType] | None = Field(None, description="Only these alert types")
     severities: list[Severity] | None = Field(None, description="Only these severities")
+    daily_report: bool = Field(False, description="Also carries the daily report (每日报告)")
 
     @model_validator(mode="after")
     def _complete(self) -> Channel:
@@ -320,6 +330,10 @@ class Site(Strict):
     shifts: list[Shift] | None = None
     households: list[Household] = Field(default_factory=list)
     channels: list[Channel] | None = None
+    community: str | None = Field(None, max_length=100, description="Shown on notices, reports")
+    hotline: str | None = Field(
+        None, max_length=100, description="心理援助热线, printed on the notice"
+    )
 
     @field_validator("timezone")
     @classmethod
