@@ -9,15 +9,30 @@ from __future__ import annotations
 
 from gateway.store.alerts import AlertsOps
 from gateway.store.audit import AuditOps
+from gateway.store.care import CareOps
 from gateway.store.events import EventsOps
 from gateway.store.handovers import HandoversOps
 from gateway.store.intake import REJECTED_KEEP, UNKNOWN_KEEP, IntakeOps
 from gateway.store.outbox import OutboxOps
+from gateway.store.purge import PurgeOps
+from gateway.store.reports import ReportsOps
 from gateway.store.site import SiteOps
 from gateway.store.users import UsersOps, token_hash
 
 
-class Store(EventsOps, AlertsOps, OutboxOps, IntakeOps, SiteOps, UsersOps, AuditOps, HandoversOps):
+class Store(
+    EventsOps,
+    AlertsOps,
+    OutboxOps,
+    IntakeOps,
+    SiteOps,
+    UsersOps,
+    AuditOps,
+    HandoversOps,
+    CareOps,
+    ReportsOps,
+    PurgeOps,
+):
     """Named operations on the gateway's database (open it with ``Store.open(url)``)."""
 
 

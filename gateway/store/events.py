@@ -13,6 +13,7 @@ from gateway.store import rows
 from gateway.store import schema as t
 from gateway.store._base import StoreBase, _set_meta
 from gateway.store.audit import audit_rows
+from gateway.store.care import write_care
 from gateway.store.handovers import write_handovers
 from gateway.store.intake import keep_bounded
 from gateway.store.records import (
@@ -74,6 +75,8 @@ class EventsOps(StoreBase):
             for key, value in w.meta.items():
                 await _set_meta(conn, key, value)
             await write_handovers(conn, w)
+            if w.care:
+                await write_care(conn, w)
             if w.audit:
                 await conn.execute(t.audit.insert(), audit_rows(w.audit))
             await keep_bounded(conn, w)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.store.care_records import CareWrites
 from gateway.store.event_data import EventData
 from rules.alerts import AlertStatus, AlertType, Severity
 
@@ -104,13 +105,16 @@ class Alert:
     resolved_at: datetime | None = None
     note: str | None = None
     seen_at: datetime | None = None  # a camera saw someone at the door around it (door_breach)
+    resident_id: str | None = None  # the resident it is about (symptom; readings without device)
+    vulnerable: tuple[str, ...] = ()  # vulnerability flags of whom it is about (rules/care.py)
     # The response plan's steps ticked so far: read from the history, not a column of its own.
     steps: tuple[Step, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """SPEC §3: one active alert per (household, type, device)."""
-        return (self.household_id, self.type.value, self.device_id or "")
+        """SPEC §3: one active alert per (household, type, device); an alert about a resident
+        with no device (a symptom) is keyed by the resident."""
+        return (self.household_id, self.type.value, self.device_id or self.resident_id or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +220,8 @@ class Writes:
     audit: list[AuditEntry] = field(default_factory=list)
     """Who did it, in the same transaction as what they did."""
     handovers_escalated: dict[str, datetime] = field(default_factory=dict)
+    care: CareWrites = field(default_factory=CareWrites)
+    """The isolation's paperwork written in the same step (gateway/store/care.py)."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -231,4 +237,5 @@ class Writes:
             or self.handovers
             or self.audit
             or self.handovers_escalated
+            or bool(self.care)
         )

@@ -98,6 +98,8 @@ def alert_row(a: Alert) -> dict[str, Any]:
         "resolved_at": to_epoch(a.resolved_at),
         "note": a.note,
         "seen_at": to_epoch(a.seen_at),
+        "resident_id": a.resident_id,
+        "vulnerable": list(a.vulnerable) or None,
     }
 
 
@@ -125,6 +127,8 @@ def alert_from(r: Any) -> Alert:
         resolved_at=to_time(r["resolved_at"]),
         note=r["note"],
         seen_at=to_time(r["seen_at"]),
+        resident_id=r["resident_id"],
+        vulnerable=tuple(r["vulnerable"] or ()),
     )
 
 

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 
-metadata = sa.MetaData()
+# The isolation's paperwork (schema 5) registers its tables on the same metadata.
+from gateway.store import care_tables
+from gateway.store.meta import metadata
 
 schema_version = sa.Table(
     "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
@@ -118,6 +120,8 @@ alerts = sa.Table(
     sa.Column("resolved_at", sa.Float),
     sa.Column("note", sa.Text),
     sa.Column("seen_at", sa.Float, doc="when a camera saw someone at the door around it"),
+    sa.Column("resident_id", sa.String(64), doc="the resident it is about (symptom, readings)"),
+    sa.Column("vulnerable", sa.JSON, doc="the vulnerability flags of whom it is about"),
     sa.Index("ix_alerts_status", "status", "raised_at"),
     sa.Index("ix_alerts_household", "household_id", "raised_at"),
 )
@@ -225,7 +229,7 @@ handovers = sa.Table(
     sa.Column("escalated_at", sa.Float),
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _v2(op: Operations) -> None:
@@ -250,8 +254,17 @@ def _v4(op: Operations) -> None:
         table.create(bind)
 
 
+def _v5(op: Operations) -> None:
+    """The isolation's paperwork: resident links, windows, symptoms, services, release."""
+    op.add_column("alerts", sa.Column("resident_id", sa.String(64)))
+    op.add_column("alerts", sa.Column("vulnerable", sa.JSON))
+    bind = op.get_bind()
+    for table in care_tables.TABLES:
+        table.create(bind)
+
+
 # version → upgrade step from version-1; add new steps here and bump SCHEMA_VERSION.
-MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2, 3: _v3, 4: _v4}
+MIGRATIONS: dict[int, Callable[[Operations], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5}
 
 
 def upgrade(conn: sa.Connection) -> int:

@@ -48,8 +48,8 @@ class SiteOps(StoreBase):
             doc: dict[str, Any] = {"staff": [], "households": []}
             for r in found:
                 doc[r["kind"]].append(r["doc"])
-        for key in ("timezone", "policy", "shifts", "channels"):
-            if key in meta:
+        for key in ("timezone", "policy", "shifts", "channels", "community", "hotline"):
+            if meta.get(key) is not None:
                 doc[key] = meta[key]
         return int(meta.get("revision", 0)), doc
 
