@@ -67,7 +67,29 @@ class EventStored:
         }
 
 
-StreamItem = AlertChanged | EventStored
+@dataclass(frozen=True, slots=True)
+class CareChanged:
+    """Paperwork of a household changed: a pre-report, a symptom check, a service request or
+    its completion, a visit, a notice receipt, a sign-off, a release. ``data`` is what the
+    console shows (never a resident's name: the page that caused it knows none)."""
+
+    household: str
+    what: str
+    data: Mapping[str, Any]
+    ts: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The stream's JSON: ``{"kind": "care", "household", "what", "data", "ts"}``."""
+        return {
+            "kind": "care",
+            "household": self.household,
+            "what": self.what,
+            "data": dict(self.data),
+            "ts": self.ts.isoformat(timespec="milliseconds"),
+        }
+
+
+StreamItem = AlertChanged | EventStored | CareChanged
 """What the bus carries."""
 
 

@@ -20,6 +20,7 @@ from gateway.store.alerts import STEP
 from gateway.store.records import Alert, HistoryEntry, Step, Writes
 from rules import escalation, plans
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise, Seen
+from rules.care import fast_escalation
 from rules.directory import Directory
 
 
@@ -150,8 +151,12 @@ class AlertDesk(AlertNews):
             recipients=d.recipients,
             escalation_level=0,
             message=d.message,
-            next_escalation_at=escalation.next_escalation(0, now, self.directory.policy),
+            next_escalation_at=escalation.next_escalation(
+                0, now, self.directory.policy, fast=fast_escalation(d.type, d.vulnerable)
+            ),
             snapshot=self._snapshot(alert_id, d),
+            resident_id=d.resident,
+            vulnerable=d.vulnerable,
         )
         self._stage(w, alert)
         w.new_alert_ids.add(alert.id)
@@ -219,7 +224,8 @@ class AlertDesk(AlertNews):
         """
         policy = self.directory.policy
         top = len(policy.escalation) - 1
-        if alert.severity not in policy.escalate_severities:
+        fast = fast_escalation(alert.type, alert.vulnerable)
+        if alert.severity not in policy.escalate_severities and not fast:
             return None
         hh = self.directory.households.get(alert.household_id)
         if hh is None:
@@ -239,7 +245,7 @@ class AlertDesk(AlertNews):
             escalation_level=level,
             recipients=recipients,
             updated_at=now,
-            next_escalation_at=escalation.next_escalation(level, now, policy),
+            next_escalation_at=escalation.next_escalation(level, now, policy, fast=fast),
         )
         self._stage(w, up)
         added = [p for p in recipients if p not in alert.recipients]

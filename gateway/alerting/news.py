@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.notify.channels.base import Notification
 from gateway.store.records import Alert, OutboxItem, Writes
+from rules.care import vulnerable_label
 from rules.directory import Directory
 from rules.site import ChannelKind
 
@@ -65,6 +66,7 @@ class AlertNews:
             "resolved_at": local(alert.resolved_at),
             "note": alert.note,
             "steps": [{"step": s.step, "by": s.by, "at": local(s.at)} for s in alert.steps],
+            "vulnerable": list(alert.vulnerable),
         }
 
     def _announce(
@@ -139,7 +141,8 @@ class AlertNews:
             household_id=alert.household_id,
             address=hh.address if hh else alert.household_id,
             device_id=alert.device_id,
-            message=alert.message,
+            # Channels say the vulnerability in the text itself: 【重点关注:独居老人】…
+            message=vulnerable_label(alert.vulnerable) + alert.message,
             raised_at=alert.raised_at,
             escalation_level=alert.escalation_level,
             snapshot_url=snapshot,

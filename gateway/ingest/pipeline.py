@@ -39,8 +39,9 @@ from gateway.ingest.arrival import (
     rejected_record,
 )
 from gateway.ingest.dedup import SeqMemory, SeqVerdict
-from gateway.ingest.replay import camera_states
+from gateway.ingest.replay import camera_states, care_states, checked_windows, device_states
 from gateway.store import Store
+from gateway.store.care_records import SymptomCheck
 from gateway.store.event_data import TemperatureData, event_data
 from gateway.store.records import (
     DeviceStatus,
@@ -49,10 +50,9 @@ from gateway.store.records import (
     UnknownSighting,
     Writes,
 )
-from rules import coverage, health, readings
+from rules import coverage, readings
 from rules.alerts import AlertType
 from rules.directory import Binding, Directory
-from rules.door import DoorState
 from rules.engine import Watch
 
 log = logging.getLogger("isogate.pipeline")
@@ -97,29 +97,7 @@ class Pipeline:
             # Events queued at the broker while the gateway was down are as old as the outage.
             down_for = now - from_epoch(last_tick) + timedelta(hours=1)
             self.behind_limit = max(MAX_CLOCK_BEHIND, down_for)
-        raised = {(a.type, a.device_id) for a in unresolved}
-        doors: dict[str, DoorState] = {}
-        devices: dict[str, health.DeviceHealth] = {}
-        for dev_id, d in self.devices.items():
-            if d.door_open is not None:
-                doors[dev_id] = DoorState(
-                    d.door_open, d.door_changed_at, (AlertType.DOOR_LEFT_OPEN, dev_id) in raised
-                )
-            link = (
-                health.Link.UNKNOWN
-                if d.online is None
-                else (health.Link.ONLINE if d.online else health.Link.OFFLINE)
-            )
-            devices[dev_id] = health.DeviceHealth(
-                watched_since=now,
-                last_seen=d.last_seen,
-                link=link,
-                link_since=d.status_at,
-                offline_raised=(AlertType.DEVICE_OFFLINE, dev_id) in raised,
-                battery=d.battery,
-                low_battery_raised=(AlertType.LOW_BATTERY, dev_id) in raised,
-                tamper_raised=(AlertType.TAMPER, dev_id) in raised,
-            )
+        doors, devices = device_states(self.devices, unresolved, now)
         # Readings of the last two days tell which windows are already satisfied.
         residents: dict[readings.ResidentKey, readings.ReadingState] = {}
         for e in await self.store.events_since("temperature", now - timedelta(days=2)):
@@ -147,6 +125,7 @@ class Pipeline:
             )
         )
         ticked = from_epoch(last_tick) if last_tick is not None else None
+        await checked_windows(self.store, self.directory, now, residents)
         self.watch = Watch(
             self.directory,
             reference=now,
@@ -156,6 +135,7 @@ class Pipeline:
             residents=residents,
             gaps=gaps,
             cameras=await camera_states(self.store, self.directory, now, ticked),
+            care_states=await care_states(self.store, self.directory, now),
         )
 
     def _bound_key(self, device_key: str) -> bool:
@@ -195,9 +175,9 @@ class Pipeline:
                 w.devices = touched
                 items = await self.store.commit(w)
             except BaseException:
-                self._discard()
+                self.discard()
                 raise
-            self._install(w)
+            self.install(w)
         for outcome, n in outcomes.items():
             metrics.MESSAGES.labels(outcome).inc(n)
         return items
@@ -210,6 +190,19 @@ class Pipeline:
             try:
                 for decision in self.watch.tick(now):
                     self.desk.apply(decision, now, w)
+                # A reading window that ended without a resident's symptom check, marked.
+                w.care.symptom_checks.extend(
+                    SymptomCheck(
+                        m.household,
+                        m.resident,
+                        m.window.end,
+                        None,
+                        "system",
+                        "system",
+                        m.window.start,
+                    )
+                    for m in self.watch.marks
+                )
                 self.desk.escalate_due(now, w)
                 last = self.watch.last_tick_before
                 if last is not None:
@@ -217,18 +210,18 @@ class Pipeline:
                 await handover.escalate_unaccepted(self.store, self.desk, self.directory, now, w)
                 items = await self.store.commit(w)
             except BaseException:
-                self._discard()
+                self.discard()
                 raise
-            self._install(w)
+            self.install(w)
             return items
 
-    def _discard(self) -> None:
+    def discard(self) -> None:
         """A step failed: what it staged never happened."""
         self.desk.discard()
         self.watch.discard()
         self.seqs.discard()
 
-    def _install(self, w: Writes) -> None:
+    def install(self, w: Writes) -> None:
         """A step committed: what it staged is now the state."""
         for alert in w.alerts.values():
             if alert.id in w.new_alert_ids and alert.status.value == "open":

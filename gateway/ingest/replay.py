@@ -9,15 +9,19 @@ one twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from devices.events import DeviceRef, MotionEvent
 from gateway.store import Store
 from gateway.store.event_data import DoorData, MotionData
-from gateway.store.records import EventRecord
-from rules import camera
+from gateway.store.records import Alert, DeviceStatus, EventRecord
+from rules import camera, care, health, readings
+from rules.alerts import AlertType
 from rules.camera import CameraState
+from rules.care import CareState, Opening
 from rules.directory import Binding, Directory
+from rules.door import DoorState
 from rules.site import DeviceKind
 
 
@@ -73,3 +77,65 @@ def _apply(st: CameraState, e: EventRecord, b: Binding, directory: Directory) ->
         )
         st = camera.on_motion(st, event, e.ts, b, directory, now=e.ts).state
     return st
+
+
+async def care_states(store: Store, directory: Directory, now: datetime) -> dict[str, CareState]:
+    """The households' announced openings, console visits and releases, from the store."""
+    states: dict[str, CareState] = {}
+    for x in await store.care_windows(ending_after=now - timedelta(days=2)):
+        if x.household_id in directory.households:
+            st = states.get(x.household_id, CareState())
+            opening = Opening(x.start, x.end, x.kind, x.reason)
+            states[x.household_id] = care.with_window(st, opening, now)
+    for rel in await store.releases():
+        hh = directory.households.get(rel.household_id)
+        if hh is not None and hh.isolation is not None and hh.isolation.start == rel.period_start:
+            st = states.get(hh.id, CareState())
+            states[hh.id] = CareState(st.windows, (rel.period_start, rel.released_at))
+    return states
+
+
+async def checked_windows(
+    store: Store,
+    directory: Directory,
+    now: datetime,
+    residents: dict[readings.ResidentKey, readings.ReadingState],
+) -> None:
+    """Mark in ``residents`` the reading windows of the last two days that have a symptom check
+    (or were marked as missing one), so that a restart neither marks them again nor forgets."""
+    for chk in await store.symptom_checks(since=now - timedelta(days=2)):
+        key = (chk.household_id, chk.resident_id)
+        st = residents.get(key, readings.ReadingState())
+        when = chk.window_start if chk.window_start is not None else chk.at
+        residents[key] = readings.symptom_checked(st, when, directory)
+
+
+def device_states(
+    statuses: Mapping[str, DeviceStatus], unresolved: list[Alert], now: datetime
+) -> tuple[dict[str, DoorState], dict[str, health.DeviceHealth]]:
+    """The doors' and devices' rule state from their stored status and the unresolved alerts
+    (an alert still raised must not be raised again after a restart)."""
+    raised = {(a.type, a.device_id) for a in unresolved}
+    doors: dict[str, DoorState] = {}
+    devices: dict[str, health.DeviceHealth] = {}
+    for dev_id, d in statuses.items():
+        if d.door_open is not None:
+            doors[dev_id] = DoorState(
+                d.door_open, d.door_changed_at, (AlertType.DOOR_LEFT_OPEN, dev_id) in raised
+            )
+        link = (
+            health.Link.UNKNOWN
+            if d.online is None
+            else (health.Link.ONLINE if d.online else health.Link.OFFLINE)
+        )
+        devices[dev_id] = health.DeviceHealth(
+            watched_since=now,
+            last_seen=d.last_seen,
+            link=link,
+            link_since=d.status_at,
+            offline_raised=(AlertType.DEVICE_OFFLINE, dev_id) in raised,
+            battery=d.battery,
+            low_battery_raised=(AlertType.LOW_BATTERY, dev_id) in raised,
+            tamper_raised=(AlertType.TAMPER, dev_id) in raised,
+        )
+    return doors, devices

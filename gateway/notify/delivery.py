@@ -1,7 +1,9 @@
 """Which sender delivers each outbox item: MQTT always, and the site's channels.
 
 The hub owns the long-lived resources the channels share (one HTTP client, the GSM modem) and
-builds a channel object per site-file ``channels`` entry, anew when the entry changes.
+builds a channel object per site-file ``channels`` entry, anew when the entry changes. An item
+carries an alert's notification, or a report (``daily:<day>``, :mod:`gateway.notify.report_notice`)
+that the same channel renders its own way.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from gateway.notify.channels import (
     SmsChannel,
     WebhookChannel,
 )
+from gateway.notify.channels.text import BRAND
 from gateway.notify.redact import guard_logs
+from gateway.notify.report_notice import ReportNotice, is_report
 from gateway.store.records import OutboxItem
 from rules.alerts import AlertStatus
 from rules.directory import Directory
@@ -79,7 +83,7 @@ class Deliveries:
         self._own_http = http is None
         self._modem: GsmModem | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._built: dict[str, tuple[str, Callable[[Notification], Awaitable[None]]]] = {}
+        self._built: dict[str, tuple[str, WebhookChannel | SmsChannel]] = {}
         # The PUBACK future of each outbox item's one publish, until an attempt sees it settle.
         # Unsettled ones are bounded by paho's queue bound (a publish it refuses fails at once);
         # settled ones nobody came back for are pruned.
@@ -106,10 +110,15 @@ class Deliveries:
         config = next((c for c in self.directory().site.channels or [] if c.id == channel_id), None)
         if config is None:
             return None
-        send = self._channel(config)
+        channel = self._channel(config)
 
         async def deliver(item: OutboxItem) -> None:
-            await send(notification(item))
+            if channel is None:
+                raise DeliveryError(_NO_MODEM, retryable=True, channel="sms", code="port")
+            if is_report(item):
+                await _send_report(channel, item)
+            else:
+                await channel.send(notification(item))
 
         return deliver
 
@@ -139,22 +148,25 @@ class Deliveries:
             for key in [k for k, f in self._publishing.items() if f.done()]:
                 del self._publishing[key]
 
-    def _channel(self, c: Channel) -> Callable[[Notification], Awaitable[None]]:
+    def _channel(self, c: Channel) -> WebhookChannel | SmsChannel | None:
+        """The channel object of a site entry (None: SMS without a modem), anew when the entry
+        changed."""
         fingerprint = c.model_dump_json()
         cached = self._built.get(c.id)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
         tz = self.directory().tz
         base = self.link_base
+        channel: WebhookChannel | SmsChannel | None
         if c.kind is ChannelKind.SMS:
             if self._modem is None:
-                return _unavailable("no GSM modem configured (ISOGATE_MODEM_PORT)")
-            send = SmsChannel(self._modem, tz=tz, base_url=base).send
+                return None
+            channel = SmsChannel(self._modem, tz=tz, base_url=base)
         else:
             assert self._http is not None and c.url is not None
             secret = c.secret or (os.environ.get(c.secret_env) if c.secret_env else None)
             kind = "json" if c.kind is ChannelKind.WEBHOOK else c.kind.value
-            send = WebhookChannel(
+            channel = WebhookChannel(
                 c.url,
                 kind,
                 client=self._http,
@@ -164,13 +176,22 @@ class Deliveries:
                 secret=secret,
                 msgtype=c.msgtype,
                 name=c.id,
-            ).send
-        self._built[c.id] = (fingerprint, send)
-        return send
+            )
+        self._built[c.id] = (fingerprint, channel)
+        return channel
 
 
-def _unavailable(reason: str) -> Callable[[Notification], Awaitable[None]]:
-    async def send(_n: Notification) -> None:
-        raise DeliveryError(reason, retryable=True, channel="sms", code="port")
+_NO_MODEM = "no GSM modem configured (ISOGATE_MODEM_PORT)"
 
-    return send
+
+async def _send_report(channel: WebhookChannel | SmsChannel, item: OutboxItem) -> None:
+    """One attempt at a report notice: the JSON or a bot's text, or the text by SMS."""
+    try:
+        notice = ReportNotice.from_json(item.body)
+    except ValueError as exc:
+        raise DeliveryError(str(exc), retryable=False, channel=channel.name, code="body") from exc
+    delivery = str(item.id) if item.id is not None else notice.key
+    if isinstance(channel, SmsChannel):
+        await channel.send_text(notice.phone, f"{BRAND}{notice.text}", delivery)
+    else:
+        await channel.send_report(notice, delivery)

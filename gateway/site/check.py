@@ -159,7 +159,8 @@ def merge_sites(stored: Site | None, new: Site) -> Site:
     """Lay a file's site over the stored one, by id.
 
     Staff and households of ``new`` replace those with the same id; the others stay. Shifts and
-    policy are replaced only when ``new`` has them; the time zone only when ``new`` names one.
+    policy are replaced only when ``new`` has them; the time zone, the community's name and the
+    hotline only when ``new`` names them.
     The file's entries come first so that their paths (``households[2]``) are the file's own and
     errors found in the merged site point at the file's lines. Neither input is changed.
     """
@@ -176,4 +177,6 @@ def merge_sites(stored: Site | None, new: Site) -> Site:
         shifts=new.shifts if new.shifts is not None else stored.shifts,
         households=[*new.households, *(h for h in stored.households if h.id not in household_ids)],
         channels=new.channels if new.channels is not None else stored.channels,
+        community=new.community if "community" in new.model_fields_set else stored.community,
+        hotline=new.hotline if "hotline" in new.model_fields_set else stored.hotline,
     )

@@ -60,11 +60,18 @@ async def _store(store: Store, new: Site, merged: Site, at: datetime) -> int:
         "staff": {s.id: s.model_dump(mode="json", exclude_none=True) for s in new.staff},
         "households": {h.id: h.model_dump(mode="json", exclude_none=True) for h in new.households},
     }
-    meta: dict[str, object] = {"timezone": merged.timezone}
+    meta: dict[str, object] = {
+        "timezone": merged.timezone,
+        "community": merged.community,
+        "hotline": merged.hotline,
+    }
     if new.policy is not None:
         meta["policy"] = new.policy.model_dump(mode="json")
     if new.shifts is not None:
         meta["shifts"] = [s.model_dump(mode="json", exclude_none=True) for s in new.shifts]
     if new.channels is not None:
         meta["channels"] = [c.model_dump(mode="json", exclude_none=True) for c in new.channels]
+    for key in ("community", "hotline"):
+        if getattr(new, key) is not None:
+            meta[key] = getattr(new, key)
     return await store.save_site(entities=entities, meta=meta, at=at)

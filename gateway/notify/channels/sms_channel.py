@@ -54,12 +54,22 @@ class SmsChannel:
         Raises:
             DeliveryError: no phone (permanent), or a part failed (see ``GsmModem.send_sms``).
         """
-        if not n.phone:
+        await self._send_parts(n.phone, self.parts(n), n.delivery_key)
+
+    async def send_text(self, phone: str | None, text: str, key: str) -> None:
+        """Send a text (a report's summary) to ``phone``; ``key`` names this delivery so that a
+        retry resends only the parts not sent yet.
+
+        Raises:
+            DeliveryError: no phone (permanent), or a part failed.
+        """
+        await self._send_parts(phone, split_sms(ucs2_safe(text), self._limit), key)
+
+    async def _send_parts(self, phone: str | None, parts: list[str], key: str) -> None:
+        if not phone:
             raise DeliveryError("no phone", retryable=False, channel=self.name, code="no-phone")
-        key = n.delivery_key
-        parts = self.parts(n)
         for index in range(self._progress.get(key, 0), len(parts)):
-            await self._modem.send_sms(n.phone, parts[index])
+            await self._modem.send_sms(phone, parts[index])
             self._progress[key] = index + 1
             # Bounded memory: forget the oldest half-sent delivery first.
             if len(self._progress) > 256:

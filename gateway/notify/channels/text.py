@@ -35,6 +35,7 @@ TITLES: dict[AlertType, str] = {
     AlertType.DEVICE_OFFLINE: "设备离线",
     AlertType.LOW_BATTERY: "电量低",
     AlertType.MOTION_AT_DOOR: "门口有人活动",
+    AlertType.SYMPTOM: "症状上报",
     AlertType.NO_WATCHER_ON_DUTY: "无人值守",
 }
 

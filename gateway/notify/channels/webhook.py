@@ -24,8 +24,9 @@ import httpx
 
 from gateway.clock import Clock
 from gateway.notify.channels.base import DeliveryError, Notification
-from gateway.notify.channels.text import markdown_text, markdown_title, plain_text
+from gateway.notify.channels.text import BRAND, markdown_text, markdown_title, plain_text
 from gateway.notify.redact import redact, redact_url, secrets_of
+from gateway.notify.report_notice import ReportNotice
 
 
 class WebhookKind(StrEnum):
@@ -183,12 +184,36 @@ class WebhookChannel:
         Raises:
             DeliveryError: the post failed; ``retryable`` says whether to try again.
         """
+        await self._post(self.body(n), n.alert_id, n.status.value, n.delivery_key)
+
+    def report_body(self, notice: ReportNotice) -> dict[str, Any]:
+        """The JSON body this channel posts for a report: the report itself to a generic
+        webhook, the summary text to a bot."""
+        if self.kind is WebhookKind.JSON:
+            return notice.report
+        limit = _BODY_LIMITS[(self.kind, self._msgtype)]
+        text = _cut_utf8(f"{BRAND}{notice.text}", limit)
+        if self._msgtype == "text":
+            return {"msgtype": "text", "text": {"content": text}}
+        if self.kind is WebhookKind.WECOM:
+            return {"msgtype": "markdown", "markdown": {"content": text}}
+        return {"msgtype": "markdown", "markdown": {"title": notice.title, "text": text}}
+
+    async def send_report(self, notice: ReportNotice, delivery_id: str) -> None:
+        """Post a report once (``X-Isogate-Alert-Id`` is its key, the status ``report``).
+
+        Raises:
+            DeliveryError: the post failed; ``retryable`` says whether to try again.
+        """
+        await self._post(self.report_body(notice), notice.key, "report", delivery_id)
+
+    async def _post(self, body: dict[str, Any], key: str, status: str, delivery: str) -> None:
         headers = {
-            "X-Isogate-Alert-Id": n.alert_id,
-            "X-Isogate-Alert-Status": n.status.value,
-            "X-Isogate-Delivery-Id": n.delivery_key,
+            "X-Isogate-Alert-Id": key,
+            "X-Isogate-Alert-Status": status,
+            "X-Isogate-Delivery-Id": delivery,
         }
-        content = json.dumps(self.body(n), ensure_ascii=False).encode()
+        content = json.dumps(body, ensure_ascii=False).encode()
         headers["Content-Type"] = "application/json; charset=utf-8"
         try:
             response = await self._client.post(

@@ -1,0 +1,1 @@
+"""The isolation's paperwork: the resident's page, symptoms, services, visits, release."""
