@@ -11,16 +11,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api import (
     alerts,
     audit,
+    care_routes,
     console,
     evidence,
     households,
     links,
+    notice,
     plans,
+    release,
+    reports,
+    resident,
     roster,
+    services,
     session,
+    signoffs,
     stream,
     technician,
+    temperature_log,
     timeline,
+    visits,
 )
 from api.context import ApiContext
 from api.models import HealthOut, PartOut
@@ -60,6 +69,15 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(roster.router)
     app.include_router(timeline.router)
     app.include_router(technician.router)
+    app.include_router(care_routes.router)
+    app.include_router(resident.router)
+    app.include_router(notice.router)
+    app.include_router(release.router)
+    app.include_router(visits.router)
+    app.include_router(services.router)
+    app.include_router(signoffs.router)
+    app.include_router(temperature_log.router)
+    app.include_router(reports.router)
     app.include_router(stream.router)
     app.include_router(console.router)
     ctx.health.probe(

@@ -4,8 +4,14 @@ when and how it arrived; ``GET /api/v1/audit`` for admins.
 Routes call :func:`audited` once the caller is known to be allowed: one INSERT of its own, apart
 from the ingest's transactions. Actions written (``action``): ``login``, ``login_failed``,
 ``logout``, ``ack``, ``resolve``, ``step``, ``handover_accept``, ``bind``, ``user_add``,
-``user_revoke``; reads: ``read_household``, ``read_events``, ``read_readings``,
-``read_timeline``, ``read_alert``, ``read_snapshot``, ``read_evidence``.
+``user_revoke``, ``notice_receipt``, and the paperwork's (written by the care desk)
+``prereport``, ``symptoms``, ``service_request``, ``service_done``, ``visit``, ``signoff``,
+``release``, ``link_made``, ``link_rotated``; ``purge`` (the retention purge: the system or the
+CLI); reads: ``read_household``, ``read_events``, ``read_readings``, ``read_timeline``,
+``read_alert``, ``read_snapshot``, ``read_evidence``, ``notice_read``, ``release_report_read``,
+``read_releases``, ``read_link`` (the resident page's link: a capability), ``read_visits``,
+``read_visits_due``, ``read_services``, ``read_signoffs``, ``read_release_due``,
+``read_temperature_log``, ``read_daily_report``.
 """
 
 from __future__ import annotations

@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
 from api.auth import User, current_user
 from api.models import AlertOut, ErrorOut
+from api.resident_throttle import ResidentThrottle
 from api.throttle import LoginThrottle
 from gateway.alerting.desk import AlertDesk, AlertError
 from gateway.alerting.operations import AlertOps, DatabaseBusyError
 from gateway.camera.evidence import EvidenceStore
+from gateway.care.desk import CareDesk
+from gateway.care.documents import Documents
 from gateway.health import Health
 from gateway.links import LinkSigner
 from gateway.store import Store
@@ -34,6 +38,8 @@ class ApiContext:
     """Alerts' evidence files; None where none is kept (the evidence routes answer 404)."""
     links: LinkSigner | None = None
     """Signs and checks the links in messages; None: no signed link works."""
+    care: CareDesk | None = None
+    """The isolation's paperwork (the resident's page, symptoms, visits, release)."""
     link_hours: float = 24.0
     """How long a link in a message works."""
     session_hours: float = 12.0
@@ -42,6 +48,12 @@ class ApiContext:
     """The gateway's address as browsers reach it (behind a proxy), for the stream's Origin."""
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     """Failed logins per client address."""
+    resident_throttle: ResidentThrottle = field(default_factory=ResidentThrottle)
+    """Requests to the resident's page per link and per client address, and wrong links."""
+    documents: Documents = field(default_factory=Documents)
+    """Renders the notice and the release report (HTML, PDF)."""
+    data_dir: Path | None = None
+    """The gateway's data dir, where the archived release reports are; None: none served."""
 
     def now(self) -> datetime:
         """The gateway's clock (tests move it)."""

@@ -85,6 +85,11 @@ class AlertOut(BaseModel):
     resolved_at: str | None = Field(json_schema_extra={"format": "date-time"})
     note: str | None
     steps: list[StepOut] = Field(description="response-plan steps ticked, oldest first")
+    vulnerable: list[str] = Field(
+        default_factory=list,
+        description="vulnerability flags of whom it is about: elderly_alone, chronic_illness, "
+        "pregnancy, dialysis",
+    )
 
 
 class HistoryOut(BaseModel):

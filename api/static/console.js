@@ -1,12 +1,16 @@
-// The duty console: login, the views (#/alerts, #/households, #/household/<id>, #/roster,
-// #/tech), the live stream and the alarm. Plain ES modules, no build step, no framework.
+// The duty console: login, the views (#/alerts, #/households, #/household/<id>, #/tasks,
+// #/release[/<id>], #/roster, #/tech, #/daily[/<day>]), the live stream and the alarm. Plain ES
+// modules, no build step, no framework.
 
 import { Alarm } from "./js/alarm.js";
 import { renderBanner, renderDetail, renderQueue } from "./js/alerts.js";
 import * as api from "./js/api.js";
+import { careMessage, loadTasks, renderFeed, renderTasks, resetCare } from "./js/care.js";
+import { renderDaily } from "./js/daily.js";
 import { fill, h } from "./js/dom.js";
 import { loadHouseholds, renderGrid, renderHousehold, takeEvent } from "./js/households.js";
 import { onLangChange, setLang, currentLang, t, translatePage } from "./js/i18n.js";
+import { renderRelease } from "./js/release.js";
 import { loadRoster, renderRoster } from "./js/roster.js";
 import { changed, isLoud, state, subscribe, takeAlert, unackedCount } from "./js/state.js";
 import { Stream } from "./js/stream.js";
@@ -38,6 +42,7 @@ function showLogin(messageKey = null, vars = {}) {
   alarm.stop();
   state.alerts.clear();
   state.households.clear();
+  resetCare();
   document.body.dataset.view = "login";
   $("app").hidden = true;
   $("login-screen").hidden = false;
@@ -72,6 +77,7 @@ async function enter(session) {
     api.get("/api/v1/plans").then((p) => (state.plans = p)),
     loadHouseholds(),
     loadRoster(),
+    loadTasks(),
   ];
   stream.start();
   const failed = (await Promise.allSettled(loads)).filter((r) => r.status === "rejected");
@@ -130,6 +136,8 @@ function onMessage(msg) {
   } else if (msg.kind === "event") {
     if (takeEvent(msg)) gridDirty = true;
     techEvent(msg);
+  } else if (msg.kind === "care") {
+    careMessage(msg); // an info line, never an alert
   }
 }
 
@@ -174,7 +182,9 @@ function renderAlertsView() {
   queueRoot = h("section", { class: "queue" });
   detailRoot = h("section", { class: "detail panel", id: "alert-detail" });
   detailKey = null;
-  fill(view, h("div", { class: "alerts-view" }, queueRoot, detailRoot));
+  const feed = h("section", { class: "panel care-feed", id: "care-feed" });
+  fill(view, h("div", { class: "alerts-view" }, h("div", {}, feed, queueRoot), detailRoot));
+  renderFeed(feed);
   drawAlerts();
 }
 
@@ -206,8 +216,11 @@ function route() {
     loadHouseholds().then(() => current?.name === "households" && renderGrid(view), () => {});
   }
   else if (name === "household") renderHousehold(view, current.arg);
+  else if (name === "tasks") renderTasks(view);
+  else if (name === "release") renderRelease(view, current.arg);
   else if (name === "roster") renderRoster(view);
   else if (name === "tech") renderTech(view);
+  else if (name === "daily") renderDaily(view, current.arg);
   else {
     current.name = "alerts";
     renderAlertsView();

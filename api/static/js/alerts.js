@@ -13,6 +13,7 @@ import {
   unackedCount,
   who,
 } from "./state.js";
+import { vulnBadge } from "./vulnerable.js";
 
 const FILTERS = {
   all: () => true,
@@ -54,6 +55,7 @@ function card(alert) {
       { class: "alert-head" },
       badge(alert),
       h("strong", { class: "alert-type" }, typeName(alert.type)),
+      vulnBadge(alert.vulnerable),
       h("span", { class: "alert-time" }, clock(alert.raised_at)),
     ),
     h("div", { class: "alert-address" }, alert.address ?? alert.household),
@@ -248,6 +250,7 @@ export function renderDetail(root) {
       badge(alert),
       h("h2", {}, typeName(alert.type)),
       h("span", { class: `status status-${alert.status}` }, t(`status.${alert.status}`)),
+      vulnBadge(alert.vulnerable),
     ),
     h("p", { class: "detail-address" }, alert.address ?? alert.household),
     h("p", { class: "detail-message" }, alert.message),

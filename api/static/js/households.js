@@ -5,6 +5,7 @@ import { get } from "./api.js";
 import { typeName } from "./alerts.js";
 import { temperatureChart } from "./chart.js";
 import { fill, h, localPath } from "./dom.js";
+import { householdCare, residentsLine } from "./household-care.js";
 import { ago, clock, t, tOr } from "./i18n.js";
 import { changed, isUnacked, SEVERITY_RANK, state, who } from "./state.js";
 
@@ -185,7 +186,7 @@ export async function renderHousehold(root, id) {
     h(
       "div",
       { class: "household-facts" },
-      h("div", {}, h("span", { class: "muted" }, `${t("hh.residents")}: `), (hh.residents ?? []).map((r) => r.name ?? r).join("、")),
+      h("div", {}, h("span", { class: "muted" }, `${t("hh.residents")}: `), residentsLine(hh.residents ?? [])),
       hh.isolation
         ? h("div", {}, h("span", { class: "muted" }, `${t("hh.isolation")}: `), `${clock(hh.isolation.start)} – ${clock(hh.isolation.end)}`)
         : null,
@@ -226,6 +227,7 @@ export async function renderHousehold(root, id) {
   );
   loadChart(chart, id);
   loadTimeline(timeline, id);
+  householdCare(left, right, hh);
 }
 
 function doorOf(hh, brief) {

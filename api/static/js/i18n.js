@@ -1,6 +1,9 @@
 // The console's words in Chinese (the default) and English. Only the chosen language is kept in
 // localStorage; nothing else the console knows is ever stored in the browser.
 
+import { CARE_STRINGS } from "./i18n-care.js";
+import { DAILY_STRINGS } from "./i18n-daily.js";
+
 const STRINGS = {
   zh: {
     "app.title": "隔离看护值班台",
@@ -18,6 +21,7 @@ const STRINGS = {
     "nav.households": "住户",
     "nav.roster": "值班",
     "nav.tech": "设备",
+    "nav.daily": "日报",
     "conn.live": "实时",
     "conn.connecting": "连接中…",
     "conn.reconnecting": "重连中…",
@@ -172,6 +176,7 @@ const STRINGS = {
     "nav.households": "Households",
     "nav.roster": "Roster",
     "nav.tech": "Devices",
+    "nav.daily": "Daily",
     "conn.live": "Live",
     "conn.connecting": "Connecting…",
     "conn.reconnecting": "Reconnecting…",
@@ -219,7 +224,7 @@ const STRINGS = {
     "type.device_offline": "Device offline",
     "type.low_battery": "Low battery",
     "type.motion_at_door": "Motion at door",
-    "type.symptom": "Symptom",
+    "type.symptom": "Symptom reported",
     "type.no_watcher_on_duty": "No watcher on duty",
     "hh.title": "Households",
     "hh.none": "No households in this shift.",
@@ -311,6 +316,9 @@ const STRINGS = {
     "act.seen_by_camera": "seen by the camera",
   },
 };
+
+// The isolation's paperwork (tasks, visits, release) keeps its words in a module of its own.
+for (const lang of ["zh", "en"]) Object.assign(STRINGS[lang], CARE_STRINGS[lang], DAILY_STRINGS[lang]);
 
 const KEY = "isogate.lang";
 let lang = localStorage.getItem(KEY) === "en" ? "en" : "zh";
