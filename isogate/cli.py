@@ -195,6 +195,29 @@ def user_revoke(name: str, config: ConfigOpt = None) -> None:
 
 
 @app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list what would go; change nothing")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove the personal data of households released more than policy.retention_days ago
+    (counts and report hashes stay)."""
+    from isogate.purge import run_purge
+
+    settings = _settings(config)
+    asyncio.run(
+        run_purge(
+            settings.db_url,
+            settings.data_dir.resolve(),
+            SystemClock(),
+            dry_run=dry_run,
+            say=typer.echo,
+        )
+    )
+
+
+@app.command()
 def demo(
     households: Annotated[int, typer.Option(min=1, max=500)] = 20,
     speed: Annotated[float, typer.Option(help="demo seconds per real second")] = 60.0,

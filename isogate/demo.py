@@ -77,7 +77,13 @@ def demo_site(households: int) -> Site:
             {
                 "id": hid,
                 "address": f"{street}{i % 9 + 1}栋{i % 4 + 1}单元{100 * (i % 6 + 1) + 1}",
-                "residents": [{"id": f"r{i:02d}", "name": f"居民{i:02d}"}],
+                "residents": [
+                    {
+                        "id": f"r{i:02d}",
+                        "name": f"居民{i:02d}",
+                        "flags": ["elderly_alone"] if i == 2 else [],
+                    }
+                ],
                 "officer": "p1",
                 "doctor": "d1",
                 "technician": "t1",
@@ -98,6 +104,8 @@ def demo_site(households: int) -> Site:
     return Site.model_validate(
         {
             "timezone": "Asia/Shanghai",
+            "community": "幸福街道社区",
+            "hotline": "12356（全国心理援助热线）",
             "policy": {
                 "door_left_open_s": 120,
                 "offline_grace_s": 120,
@@ -129,6 +137,16 @@ SCRIPT: list[tuple[float, str, str, object, str]] = [
     (3.5, "door", "h01", False, "h01 关门"),
     (4.0, "door", "h06", True, "h06 开门后未关 → door_breach，两分钟后 door_left_open"),
     (5.0, "offline", "h09", None, "h09 门磁掉线 → 宽限两分钟后 device_offline 给安装人员"),
+    (6.0, "prereport", "h04", "garbage", "h04 住户扫码报备倒垃圾 → 十分钟内开门只记录，不告警"),
+    (6.3, "door", "h04", True, "h04 开门倒垃圾（报备时段内）"),
+    (6.6, "door", "h04", False, "h04 关门"),
+    (
+        7.0,
+        "symptom",
+        "h02",
+        "dry_cough",
+        "h02 独居老人自报干咳 → 医生与值班员收到 symptom（重点关注）",
+    ),
     (8.0, "note", "h07", None, "03:08 测温窗口结束：h07 未测 → missed_reading 给医生"),
     (9.0, "door", "h06", False, "h06 终于关门 → door_left_open 自动解除"),
 ]
@@ -167,7 +185,10 @@ async def run_demo(settings: Settings, *, households: int, speed: float, console
             console.print(f"console: {url}/  (API docs: {url}/api/docs)")
             console.print(f"login token: {token}")
             console.print(f"{households} households; demo time runs {speed:g}× (Ctrl-C to stop)\n")
-            await _play(s, clock, console, gateway.done, households)
+            if running.care is not None:
+                secret = await running.care.link_secret("h01", "demo", "admin", "cli")
+                console.print(f"h01 的住户报备页（告知书二维码）: {url}/r/{secret}")
+            await _play(s, clock, console, gateway.done, households, running)
             await gateway
         finally:
             gateway.cancel()
@@ -181,6 +202,7 @@ async def _play(
     console: Console,
     stopped: Callable[[], bool],
     households: int,
+    running: Running,
 ) -> None:
     where = BrokerAddress.parse(s.mqtt_url)
     with contextlib.ExitStack() as stack:
@@ -232,6 +254,13 @@ async def _play(
                         await asyncio.to_thread(thermometer(f"h{n:02d}").reading, float(arg))  # type: ignore[arg-type]
             elif what == "offline":
                 await asyncio.to_thread(door(hid).availability, False)
+            elif what == "prereport" and running.care is not None:
+                await running.care.prereport(hid, str(arg))
+            elif what == "symptom" and running.care is not None:
+                resident = f"r{hid[1:]}"
+                await running.care.symptoms(
+                    hid, resident, [str(arg)], "resident", "resident", "page"
+                )
         console.print("\nscript done; the gateway keeps running (Ctrl-C to stop)")
         beat = clock.now()
         while not stopped():

@@ -2,7 +2,9 @@
 
 Tasks: ``gateway.ingest`` (broker messages → pipeline → ack), ``gateway.outbox`` (delivery),
 ``gateway.tick`` (time-driven rules), ``gateway.site`` (live reload of the site),
-``gateway.http`` (API), ``gateway.rflink`` (433 MHz receiver). Each runs under a supervisor
+``gateway.http`` (API), ``gateway.rflink`` (433 MHz receiver), ``gateway.archive`` (once at
+start: release reports still unarchived), ``gateway.daily`` (the daily report at its time, then
+the retention purge). Each runs under a supervisor
 (``gateway.supervise``): a fault is logged, counted and the task restarted, while the others go
 on; its health part ``task:<name>`` is down meanwhile. Shutdown is cancellation of the group,
 awaited.
@@ -15,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -28,6 +31,10 @@ from gateway.camera.captures import EVIDENCE_TYPES, Captures
 from gateway.camera.evidence import EvidenceStore
 from gateway.camera.hub import CameraHub
 from gateway.camera.pulled import run_pulled
+from gateway.care.archive import archive_pending, archive_release
+from gateway.care.daily_job import DailyReporter
+from gateway.care.desk import CareDesk
+from gateway.care.documents import Documents
 from gateway.clock import Clock
 from gateway.health import Health
 from gateway.ingest.mqtt import MqttSession
@@ -62,6 +69,9 @@ class Running:
     site_revision: int = 0
     http_port: int | None = None
     links: LinkSigner | None = None
+    care: CareDesk | None = None
+    documents: Documents | None = None
+    daily: DailyReporter | None = None
 
 
 class _Server(uvicorn.Server):
@@ -141,6 +151,18 @@ class Gateway:
                 s, store, session, pipeline, ops, outbox, ingest, health, hub, evidence, revision
             )
             running.links = signer
+            running.care = CareDesk(pipeline, store, self.clock, outbox.wake, signer)
+            await running.care.load()
+            running.documents = Documents(s.pdf_font)
+            running.documents.check()  # logs what to install when PDFs cannot be made
+            running.care.on_release = lambda hh, start: self._archive(running, hh, start)
+            running.daily = DailyReporter(
+                store,
+                lambda: pipeline.directory,
+                self.clock,
+                outbox.wake,
+                data_dir=s.data_dir.resolve(),
+            )
             health.probe("broker", lambda: None if session.connected else "not connected")
             with contextlib.closing(hub):  # the analysis threads go with the gateway
                 async with session, deliveries, asyncio.TaskGroup() as tg:
@@ -154,9 +176,12 @@ class Gateway:
                     start("gateway.outbox", outbox.run)
                     start("gateway.tick", lambda: self._tick(running))
                     start("gateway.site", lambda: self._site(running))
+                    start("gateway.daily", running.daily.run)
                     start("gateway.http", lambda: self._serve(server))
                     start("gateway.camera", lambda: self._camera(running))
                     start("gateway.pulled", lambda: run_pulled(hub))
+                    # One-shot: reports a crash left unarchived; ingest does not wait for it.
+                    start("gateway.archive", lambda: self._archive_pending(running))
                     if s.rflink_port:
                         start("gateway.rflink", lambda: self._rflink(running))
                     await session.wait_connected(timeout=None)
@@ -181,6 +206,9 @@ class Gateway:
             running.health,
             evidence=running.evidence,
             links=running.links,
+            care=running.care,
+            documents=running.documents or Documents(self.settings.pdf_font),
+            data_dir=self.settings.data_dir,
             link_hours=self.settings.link_hours,
             session_hours=self.settings.session_hours,
             public_url=self.settings.public_url,
@@ -204,6 +232,20 @@ class Gateway:
             server.should_exit = True
             await inner
             raise
+
+    async def _archive(self, r: Running, household_id: str, period_start: datetime) -> None:
+        """Archive a release's report (run by the care desk after the release committed)."""
+        await archive_release(
+            r.store,
+            r.pipeline.directory,
+            self.settings.data_dir,
+            household_id,
+            period_start,
+            r.documents,
+        )
+
+    async def _archive_pending(self, r: Running) -> None:
+        await archive_pending(r.store, r.pipeline.directory, self.settings.data_dir, r.documents)
 
     async def _camera(self, r: Running) -> None:
         """Camera analysis to the pipeline, and evidence opened on door and camera alerts."""

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     link_hours: float = Field(
         24.0, gt=0, le=720, description="How long a signed link in an SMS or bot message works"
     )
+    pdf_font: Path | None = Field(
+        None, description="A CJK font (.ttf, .otf, .ttc) for the PDFs; default: one installed"
+    )
     log_level: str = Field("INFO")
 
     @field_validator("mqtt_url")
