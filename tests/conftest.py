@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 import uuid
 import weakref
@@ -334,3 +337,20 @@ def at_local(text: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def isogate_cli(*args: str, data: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m isogate ARGS`` on the data dir ``data``, free of the caller's ISOGATE_ env."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "isogate", *args],
+        cwd=REPO,
+        env=clean | {"ISOGATE_DATA_DIR": str(data)} | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -96,12 +96,19 @@ async def test_the_api_docs_use_only_local_files_and_show_in_the_browser(
 
 
 def test_every_console_text_is_in_both_languages():
-    """The Chinese and the English table of the console's words have the same keys."""
-    source = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8")
-    zh, en = re.search(r"\bzh: \{(.*?)\n  \},\n  en: \{(.*?)\n  \},", source, re.S).groups()
+    """The Chinese and the English table of the console's words have the same keys, in the
+    main table and in each view's own (i18n-*.js), and no key is in two tables."""
 
     def keys(block: str) -> set[str]:
         return set(re.findall(r'^\s+"?([\w.]+)"?:', block, re.M))
 
-    assert len(keys(zh)) > 100
-    assert keys(zh) == keys(en)
+    seen: set[str] = set()
+    for path in sorted((STATIC / "js").glob("i18n*.js")):
+        source = path.read_text(encoding="utf-8")
+        found = re.search(r"\bzh: \{(.*?)\n  \},\n  en: \{(.*?)\n  \},", source, re.S)
+        assert found, f"{path.name}: no zh and en tables"
+        zh, en = found.groups()
+        assert keys(zh) == keys(en), path.name
+        assert not keys(zh) & seen, f"{path.name} repeats {keys(zh) & seen}"
+        seen |= keys(zh)
+    assert len(seen) > 250

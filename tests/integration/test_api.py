@@ -19,6 +19,7 @@ ALERT_FIELDS = {
     "id", "type", "severity", "household", "address", "device", "raised_at", "status",
     "recipients", "escalation_level", "message", "snapshot", "seen_by_camera", "count",
     "updated_at", "acked_by", "acked_at", "resolved_by", "resolved_at", "note", "steps",
+    "vulnerable",
 }  # fmt: skip
 
 # Every route and the status codes it can answer.
@@ -53,6 +54,52 @@ ROUTES = {
     ("get", "/api/v1/households/{household_id}/timeline"): {"200", "401", "403", "404", "422"},
     ("get", "/api/v1/households/{household_id}/commission"): {"200", "401", "403", "404", "422"},
     ("post", "/api/v1/devices/unknown/bind"): {"200", "401", "403", "404", "409", "422"},
+    ("get", "/api/v1/households/{household_id}/link"): {"200", "401", "403", "404", "422", "503"},
+    ("post", "/api/v1/households/{household_id}/link/rotate"): {
+        "200", "401", "403", "404", "422", "503",
+    },
+    ("post", "/api/v1/households/{household_id}/symptoms"): {
+        "200", "401", "403", "404", "409", "422", "503",
+    },
+    ("get", "/r/{secret}"): {"200", "404", "422", "429"},
+    ("get", "/r/{secret}/info"): {"200", "404", "422", "429"},
+    ("post", "/r/{secret}"): {"200", "403", "404", "409", "422", "429", "503"},
+    ("post", "/r/{secret}/symptoms"): {"200", "403", "404", "409", "422", "429", "503"},
+    ("post", "/r/{secret}/services"): {"200", "403", "404", "409", "422", "429", "503"},
+    ("get", "/api/v1/households/{household_id}/notice"): {"200", "401", "403", "404", "422", "503"},
+    ("get", "/api/v1/households/{household_id}/notice.pdf"): {
+        "200", "401", "403", "404", "422", "503",
+    },
+    ("post", "/api/v1/households/{household_id}/notice/receipt"): {
+        "200", "401", "403", "404", "422", "503",
+    },
+    ("get", "/api/v1/households/{household_id}/release-report"): {
+        "200", "401", "403", "404", "422", "500",
+    },
+    ("get", "/api/v1/households/{household_id}/release-report.pdf"): {
+        "200", "401", "403", "404", "422", "500",
+    },
+    ("get", "/api/v1/reports/releases"): {"200", "401", "403"},
+    ("get", "/api/v1/households/{household_id}/visits"): {"200", "401", "403", "404", "422", "503"},
+    ("post", "/api/v1/households/{household_id}/visits"): {
+        "200", "401", "403", "404", "422", "503",
+    },
+    ("get", "/api/v1/visits/due"): {"200", "401", "503"},
+    ("get", "/api/v1/services"): {"200", "401", "422", "503"},
+    ("post", "/api/v1/services/{request_id}/done"): {
+        "200", "401", "403", "404", "409", "422", "503",
+    },
+    ("get", "/api/v1/households/{household_id}/signoffs"): {
+        "200", "401", "403", "404", "422", "503",
+    },
+    ("post", "/api/v1/households/{household_id}/signoffs"): {
+        "200", "401", "403", "404", "409", "422", "503",
+    },
+    ("get", "/api/v1/release/due"): {"200", "401", "503"},
+    ("get", "/api/v1/households/{household_id}/temperature-log"): {
+        "200", "401", "403", "404", "422",
+    },
+    ("get", "/api/v1/reports/daily"): {"200", "401", "422"},
 }  # fmt: skip
 
 
@@ -179,12 +226,17 @@ async def test_openapi_documents_every_route_its_response_and_its_status_codes(
             if code == "204":
                 assert "content" not in response, f"{method} {path} 204 has a body"
                 continue
-            [(media, content)] = response["content"].items()
-            schema = content["schema"]
-            if media == "application/json":
-                named = schema.get("$ref") or schema.get("items", {}).get("$ref")
-                assert named, f"{method} {path} {code} has no named schema: {schema}"
-            else:
-                assert schema == {"type": "string"}
+            # One media type each, or JSON and CSV (the daily report).
+            assert len(response["content"]) == 1 or set(response["content"]) == {
+                "application/json",
+                "text/csv",
+            }
+            for media, content in response["content"].items():
+                schema = content["schema"]
+                if media == "application/json":
+                    named = schema.get("$ref") or schema.get("items", {}).get("$ref")
+                    assert named, f"{method} {path} {code} has no named schema: {schema}"
+                else:
+                    assert schema == {"type": "string"}
     alert = doc["components"]["schemas"]["AlertOut"]
     assert set(alert["properties"]) == ALERT_FIELDS

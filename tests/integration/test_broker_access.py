@@ -20,13 +20,13 @@ from simulators.police_app import PoliceApp, ReceivedAlert
 from tests.conftest import (
     BrokerUnderTest,
     Harness,
+    isogate_cli,
     prepare,
     running_gateway,
     site_doc,
     subscribed,
     unique_settings,
 )
-from tests.integration.test_cli import _isogate
 
 pytestmark = pytest.mark.skipif(not mosquitto_available(), reason="needs mosquitto")
 
@@ -79,7 +79,7 @@ async def test_only_the_person_an_alert_reached_can_acknowledge_it_through_the_b
         "ISOGATE_FRIGATE_BASE_TOPIC": settings.frigate_base_topic,
     }
     args = ("broker-config", str(files), "--port", str(port))
-    out = await asyncio.to_thread(_isogate, *args, data=settings.data_dir, **bases)
+    out = await asyncio.to_thread(isogate_cli, *args, data=settings.data_dir, **bases)
     assert out.returncode == 0, out.stderr
     assert f"mqtt://gateway:<pw>@127.0.0.1:{port}" in out.stderr
     creds = parse_credentials((files / "credentials.txt").read_text())

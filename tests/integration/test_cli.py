@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,30 +12,17 @@ import pytest
 import yaml
 
 from gateway.store import Store
-from tests.conftest import BrokerUnderTest, site_doc, unique_settings
+from tests.conftest import BrokerUnderTest, isogate_cli, site_doc, unique_settings
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _isogate(*args: str, data: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ISOGATE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "isogate", *args],
-        cwd=REPO,
-        env=clean | {"ISOGATE_DATA_DIR": str(data)} | env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_user_add_prints_the_token_alone_on_the_last_line(tmp_path: Path):
     """The token works against the store; only its hash is kept."""
     site = tmp_path / "site.yaml"
     site.write_text(yaml.safe_dump(site_doc(), allow_unicode=True))
-    assert _isogate("load", str(site), data=tmp_path).returncode == 0
-    out = _isogate("user", "add", "p1", "--role", "officer", data=tmp_path)
+    assert isogate_cli("load", str(site), data=tmp_path).returncode == 0
+    out = isogate_cli("user", "add", "p1", "--role", "officer", data=tmp_path)
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip().splitlines()[-1]
     assert len(token) >= 24 and " " not in token
@@ -56,7 +42,7 @@ def test_load_refuses_a_bad_file_whole_and_lists_every_error(tmp_path: Path):
     doc["staff"][0]["phone"] = "call me"
     bad = tmp_path / "site.yaml"
     bad.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    out = _isogate("load", str(bad), data=tmp_path)
+    out = isogate_cli("load", str(bad), data=tmp_path)
     assert out.returncode == 1
     assert "refused" in out.stderr
     assert "households[1].devices[0].kind" in out.stderr
@@ -65,13 +51,13 @@ def test_load_refuses_a_bad_file_whole_and_lists_every_error(tmp_path: Path):
     doc["households"][0]["officer"] = "nobody"
     doc["shifts"][0]["watcher"] = "p1"  # an officer, not a watcher
     bad.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    out = _isogate("load", str(bad), data=tmp_path)
+    out = isogate_cli("load", str(bad), data=tmp_path)
     assert out.returncode == 1
     assert "households[0].officer" in out.stderr
     assert "shifts[0].watcher" in out.stderr
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(site_doc(), allow_unicode=True))
-    ok = _isogate("load", str(good), data=tmp_path)
+    ok = isogate_cli("load", str(good), data=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "revision 1" in ok.stderr  # the refused file left no revision behind
 
@@ -85,7 +71,7 @@ def test_simulate_door_publishes_to_the_broker(tmp_path: Path, broker: BrokerUnd
     with SimLink(broker.host, broker.port) as sub:
         sub.client.on_message = lambda _c, _u, m: got.append((m.topic, json.loads(m.payload)))
         sub.client.subscribe(f"{s.z2m_base_topic}/#", qos=1)
-        out = _isogate(
+        out = isogate_cli(
             "simulate",
             "door",
             "h1_door",
@@ -139,10 +125,10 @@ def test_gb18030_and_utf8_bom_registers_import_the_same_site(tmp_path: Path):
         ("bom", b"\xef\xbb\xbf" + REGISTER.encode("utf-8")),
     ]:
         d = tmp_path / name
-        assert _isogate("load", str(_staff_only(tmp_path)), data=d).returncode == 0
+        assert isogate_cli("load", str(_staff_only(tmp_path)), data=d).returncode == 0
         csv = tmp_path / f"{name}.csv"
         csv.write_bytes(data)
-        out = _isogate("import", str(csv), data=d)
+        out = isogate_cli("import", str(csv), data=d)
         assert out.returncode == 0, out.stderr
         sites.append(_stored(d)["households"])
     assert sites[0] == sites[1]
@@ -153,13 +139,13 @@ def test_gb18030_and_utf8_bom_registers_import_the_same_site(tmp_path: Path):
 
 def test_register_with_two_bad_rows_is_refused_naming_both(tmp_path: Path):
     """Row 2's date is not a date and row 3's MAC is not a MAC: both named, nothing stored."""
-    assert _isogate("load", str(_staff_only(tmp_path)), data=tmp_path).returncode == 0
+    assert isogate_cli("load", str(_staff_only(tmp_path)), data=tmp_path).returncode == 0
     bad = REGISTER.replace("2026/11/20 0:00", "20/11/2026").replace(
         "A4:C1:38:00:00:08", "not-a-mac"
     )
     csv = tmp_path / "bad.csv"
     csv.write_bytes(bad.encode("gb18030"))
-    out = _isogate("import", str(csv), data=tmp_path)
+    out = isogate_cli("import", str(csv), data=tmp_path)
     assert out.returncode == 1
     assert "bad.csv:2" in out.stderr and "隔离开始" in out.stderr
     assert "bad.csv:3" in out.stderr and "体温计地址" in out.stderr
@@ -168,10 +154,10 @@ def test_register_with_two_bad_rows_is_refused_naming_both(tmp_path: Path):
 
 def test_register_naming_unknown_staff_is_refused(tmp_path: Path):
     """A register may name only staff already loaded: an unknown officer is refused by row."""
-    assert _isogate("load", str(_staff_only(tmp_path)), data=tmp_path).returncode == 0
+    assert isogate_cli("load", str(_staff_only(tmp_path)), data=tmp_path).returncode == 0
     csv = tmp_path / "bad.csv"
     csv.write_bytes(REGISTER.replace(",p1,d1,", ",p9,d1,").encode("utf-8"))
-    out = _isogate("import", str(csv), data=tmp_path)
+    out = isogate_cli("import", str(csv), data=tmp_path)
     assert out.returncode == 1
     assert "bad.csv:2" in out.stderr and "p9" in out.stderr
 
@@ -247,7 +233,7 @@ def test_a_config_mistake_is_one_line_and_exit_status_2(
     config = tmp_path / "isogate.toml"
     if toml is not None:
         config.write_text(toml)
-    out = _isogate(*command, "--config", str(config), data=tmp_path, **env)
+    out = isogate_cli(*command, "--config", str(config), data=tmp_path, **env)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr

@@ -11,8 +11,7 @@ import yaml
 
 from gateway.store import Store
 from gateway.store.records import AuditEntry, SessionRecord
-from tests.conftest import site_doc
-from tests.integration.test_cli import _isogate
+from tests.conftest import isogate_cli, site_doc
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -26,13 +25,13 @@ def _loaded(tmp_path: Path) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     site = tmp_path / "site.yaml"
     site.write_text(yaml.safe_dump(site_doc(), allow_unicode=True))
-    out = _isogate("load", str(site), data=tmp_path)
+    out = isogate_cli("load", str(site), data=tmp_path)
     assert out.returncode == 0, out.stderr
     return tmp_path
 
 
 def _add(data: Path, name: str, role: str) -> str:
-    out = _isogate("user", "add", name, "--role", role, data=data)
+    out = isogate_cli("user", "add", name, "--role", role, data=data)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 
@@ -41,13 +40,13 @@ def test_a_staff_user_must_be_that_staff_member_of_the_site(tmp_path: Path):
     """An unknown id or another role than the site's is refused (exit 1, a clear line); an
     admin needs no staff entry; without a site a staff user is refused."""
     bare = tmp_path / "bare"
-    out = _isogate("user", "add", "p1", "--role", "officer", data=bare)
+    out = isogate_cli("user", "add", "p1", "--role", "officer", data=bare)
     assert out.returncode == 1 and "no site is loaded" in out.stderr, out.stderr
     data = _loaded(tmp_path / "site")
-    out = _isogate("user", "add", "p9", "--role", "officer", data=data)
+    out = isogate_cli("user", "add", "p9", "--role", "officer", data=data)
     assert out.returncode == 1, out.stderr
     assert "p9 is not a staff id of the site; officers there: p1, p2" in out.stderr
-    out = _isogate("user", "add", "w1", "--role", "officer", data=data)
+    out = isogate_cli("user", "add", "w1", "--role", "officer", data=data)
     assert out.returncode == 1 and "w1 is a watcher in the site, not a officer" in out.stderr
     assert out.stdout == ""
     _add(data, "w1", "watcher")
@@ -67,7 +66,7 @@ def test_user_list_shows_users_and_sessions_but_never_a_token(tmp_path: Path):
             await store.create_session(session)
 
     asyncio.run(log_in())
-    out = _isogate("user", "list", data=data)
+    out = isogate_cli("user", "list", data=data)
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if "│" in line and "name" not in line]
     cells = [[c.strip() for c in row.strip("│ ").split("│")] for row in rows]
@@ -91,10 +90,10 @@ def test_user_revoke_ends_every_token_and_session_and_is_audited(tmp_path: Path)
             )
 
     asyncio.run(session())
-    out = _isogate("user", "revoke", "p1", data=data)
+    out = isogate_cli("user", "revoke", "p1", data=data)
     assert out.returncode == 0, out.stderr
     assert "p1: 2 token(s) revoked" in out.stderr
-    again = _isogate("user", "revoke", "p1", data=data)
+    again = isogate_cli("user", "revoke", "p1", data=data)
     assert again.returncode == 1 and "no live token" in again.stderr
 
     async def after() -> tuple[list[object], list[AuditEntry], int]:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.operations import Operations
 
-from gateway.store import Store, schema
+from gateway.store import Store, care_tables, schema
 from gateway.store.event_data import DoorData, TemperatureData
 
 
@@ -24,6 +24,10 @@ def _as_version_1(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE alert_history DROP COLUMN via"))
     for table in ("sessions", "audit", "handovers"):
         conn.execute(sa.text(f"DROP TABLE {table}"))
+    conn.execute(sa.text("ALTER TABLE alerts DROP COLUMN resident_id"))  # schema 5's
+    conn.execute(sa.text("ALTER TABLE alerts DROP COLUMN vulnerable"))
+    for table in care_tables.TABLES:
+        conn.execute(sa.text(f"DROP TABLE {table.name}"))
     conn.execute(schema.schema_version.update().values(version=1))
 
 
@@ -63,6 +67,8 @@ async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_p
         assert version == schema.SCHEMA_VERSION
         assert {"mid", "ts_flag"} <= set(cols)
         assert "seen_at" in alert_cols
+        assert {"resident_id", "vulnerable"} <= set(alert_cols)
+        assert {t.name for t in care_tables.TABLES} <= tables
         assert {"sessions", "audit", "handovers"} <= tables
         assert await store.count_events() == 2
         assert await store.seq_digest("native:door-h1", 7) == "0" * 32

@@ -150,6 +150,7 @@ def test_someone_at_the_shut_door_tells_the_watcher_after_the_window():
         NIGHT,
         f"门口有人: {ADDRESS} 03:00 摄像头见门口有人，未开门",
         ("w1",),
+        vulnerable=("elderly_alone",),  # 张三 lives alone: every alert about h1 says so
     )
     assert raised.severity is Severity.INFO
     assert tick(w, NIGHT + W + s(5)) == []  # once per run
@@ -304,4 +305,5 @@ def test_camera_tamper_names_the_fault(fault: CameraFault, words: str):
         NIGHT,
         f"防拆: {ADDRESS} 摄像头 cam-h1 03:00 {words}",
         ("p1", "w1", "t1"),
+        vulnerable=("elderly_alone",),
     )

@@ -93,6 +93,7 @@ def test_fever_reaches_the_doctor_and_the_on_duty_watcher() -> None:
             t("2026-11-23T07:31"),
             f"体温: {ADDRESS} 张三 37.8°C (07:31)",
             ("d1", "w1"),
+            resident="r1",
         ),
     )
     assert state.last_celsius == 37.8
@@ -164,6 +165,7 @@ def test_resident_who_skips_the_evening_window_is_reported_once_at_its_end() -> 
             t("2026-11-23T21:00"),
             f"漏测: {ADDRESS} 李四 晚间(17:00-21:00)未测体温",
             ("d1", "w3"),
+            resident="r2",
         ),
     )
     states, after = readings.tick(states, t("2026-11-23T21:00:05"), d, t("2026-11-23T21:00:00"))

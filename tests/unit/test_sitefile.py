@@ -272,6 +272,15 @@ def test_merge_keeps_earlier_households_and_replaces_by_id() -> None:
     assert merge_sites(merged, new) == merged  # loading the same file twice changes nothing
 
 
+def test_merge_keeps_the_community_and_hotline_until_a_file_names_them() -> None:
+    """The notice's community name and hotline survive a file that does not mention them."""
+    stored = parse_site_yaml("community: 幸福小区社区\nhotline: '12356'\n", "site.yaml")
+    merged = merge_sites(stored, parse_site_yaml("households:\n  - {id: h2, address: b}\n", "h"))
+    assert (merged.community, merged.hotline) == ("幸福小区社区", "12356")
+    cleared = merge_sites(merged, parse_site_yaml("hotline: null\n", "no-hotline.yaml"))
+    assert (cleared.community, cleared.hotline) == ("幸福小区社区", None)
+
+
 def test_a_stored_household_broken_by_a_new_file_is_named_by_id() -> None:
     """Making p1 a doctor breaks stored h9; the error names h9 and borrows no line of the file."""
     stored = parse_site_yaml(
