@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.faults.community import address, officer_of
-from bench.faults.observers import duplicates
+from bench.faults.observers import duplicates, twice
 from bench.faults.publisher import Ledger
 from bench.faults.scene import Scene
 
@@ -76,6 +76,7 @@ class Tally:
     delivered: dict[str, int] = field(default_factory=dict)  # channel → breach alerts delivered
     dup_alerts: dict[str, int] = field(default_factory=dict)  # channel → copies sent twice
     redelivered: int = 0  # alert copies the broker sent again (DUP): its at-least-once
+    twice: list[str] = field(default_factory=list)  # a few of the alert copies sent twice
     pending: int = 0  # outbox notices still waiting
     rss_peak_mib: float = 0.0
     down_s: float = 0.0  # time /healthz did not answer 200
@@ -188,6 +189,7 @@ def _deliveries(scene: Scene, alert_of: dict[str, str], t: Tally) -> None:
         ids & {c.alert.get("id") for c in copies if c.topic == all_topic}
     )
     again, redelivered = duplicates(copies)
+    t.twice = twice(copies)
     officer_again, officer_redelivered = duplicates(scene.officers.copies())
     t.dup_alerts["MQTT"] = again
     t.dup_alerts["police apps"] = officer_again

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Copy:
     topic: str
     payload: bytes
     dup: bool
+    at: float = field(default_factory=time.time)
 
     @property
     def alert(self) -> dict[str, Any]:
@@ -53,6 +55,21 @@ def duplicates(copies: list[Copy]) -> tuple[int, int]:
     fresh = Counter((c.topic, c.payload) for c in copies if not c.dup)
     again = sum(n - 1 for n in fresh.values() if n > 1)
     return again, sum(c.dup for c in copies)
+
+
+def twice(copies: list[Copy], limit: int = 10) -> list[str]:
+    """A few of the messages delivered twice, in words (topic, status, alert id, times)."""
+    seen: dict[tuple[str, bytes], list[Copy]] = {}
+    for c in copies:
+        if not c.dup:
+            seen.setdefault((c.topic, c.payload), []).append(c)
+    out = []
+    for (topic, _), got in seen.items():
+        if len(got) > 1:
+            a = got[0].alert
+            gap = got[-1].at - got[0].at
+            out.append(f"{topic} {a.get('status')} {a.get('id')} ×{len(got)} over {gap:.2f} s")
+    return out[:limit]
 
 
 class OfficerApp(PoliceApp):

@@ -119,12 +119,12 @@ def scenarios(seconds: float = 40.0) -> list[Scenario]:
     """The suite, in the order it runs."""
     return [
         Scenario("baseline", "no fault", seconds, no_fault),
-        Scenario("sigkill", "gateway SIGKILLed twice", seconds, kill_twice),
-        Scenario("broker", "mosquitto restarted", seconds, restart_broker),
+        Scenario("sigkill", "gateway SIGKILL ×2", seconds, kill_twice),
+        Scenario("broker", "mosquitto restart", seconds, restart_broker),
         Scenario("db-lock", f"database locked {LOCK_S:.0f} s", seconds + LOCK_S, lock_database),
         Scenario(
             "webhooks",
-            "webhook 500 + one hanging",
+            "webhooks 500 + hang",
             seconds + 10,
             break_webhooks,
             hooks=("hook", "hook-500", "hook-hang"),
@@ -186,7 +186,7 @@ async def _run(sc: Scenario, opts: Options, scene: Scene, t: Tally) -> None:
 async def _drain(scene: Scene, ledger: Ledger, t: Tally, limit: float) -> None:
     """Wait until everything arrived (or ``limit`` seconds), then a little more; count."""
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not scene.gateway.deaths:
         probe = await asyncio.to_thread(tally, scene, ledger, Tally(t.scenario, t.title))
         if probe.settled():
             break

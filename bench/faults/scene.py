@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -157,6 +158,10 @@ class Scene:
         if log.exists():
             shutil.copyfile(log, where / f"{self.name}-gateway.log")
         shutil.copyfile(self.broker.workdir / "mosquitto.log", where / f"{self.name}-mosquitto.log")
+        if self.db.exists():
+            src = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+            with contextlib.closing(src), sqlite3.connect(where / f"{self.name}.db") as dst:
+                src.backup(dst)
 
     async def _build(self, stack: contextlib.AsyncExitStack) -> None:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="faults-")))
