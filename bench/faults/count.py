@@ -80,6 +80,7 @@ class Tally:
     pending: int = 0  # outbox notices still waiting
     rss_peak_mib: float = 0.0
     down_s: float = 0.0  # time /healthz did not answer 200
+    down_parts: dict[str, float] = field(default_factory=dict)  # and which parts were down
     deaths: list[str] = field(default_factory=list)
 
     @property
@@ -172,6 +173,7 @@ def tally(scene: Scene, ledger: Ledger, t: Tally) -> Tally:
     _deliveries(scene, alert_of, t)
     gw = scene.gateway
     t.rss_peak_mib, t.down_s, t.deaths = gw.peak_mib, gw.down_s, list(gw.deaths)
+    t.down_parts = {part: round(s, 1) for part, s in gw.down_parts.items()}
     return t
 
 

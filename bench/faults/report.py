@@ -68,7 +68,8 @@ def table(tallies: list[Tally], opts: Options) -> Table:
         caption="red a / b: got a, expected b. FAIL on any loss, duplicate or crash.",
     )
     for col, justify in COLUMNS:
-        tab.add_column(col, justify=justify, no_wrap=col == "scenario")  # type: ignore[arg-type]
+        no_wrap = col == "scenario" or col.startswith("breaches")
+        tab.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
     for t in tallies:
         if t.skipped:
             tab.add_row(t.title, *["–"] * (len(COLUMNS) - 2), "[yellow]SKIP[/]")
@@ -80,7 +81,9 @@ def table(tallies: list[Tally], opts: Options) -> Table:
             _got(t.stored, t.published),
             f"{t.lost:,}" if not t.lost else f"[red]{t.lost:,}[/]",
             f"{t.dup}" + (f" (+{t.dup_resent} resent)" if t.dup_resent else ""),
-            _got(t.garbage_rejected, t.garbage_sent) if t.garbage_sent else "–",
+            f"{t.garbage_sent:,} / {_got(t.garbage_rejected, t.garbage_sent)}"
+            if t.garbage_sent
+            else "–",
             f"{t.breaches} / {_got(t.alerts, t.breaches)} / {_got(t.acked, t.alerts)}",
             *_channels(t),
             f"{dup_alerts}" if not dup_alerts else f"[red]{dup_alerts}[/]",
@@ -95,7 +98,9 @@ def show(tallies: list[Tally], opts: Options, console: Console) -> None:
     """Print the table, what each fault did, then every failure in words."""
     console.print(table(tallies, opts))
     for t in tallies:
-        console.print(f"  {t.title}: {t.skipped or t.error or t.note}")
+        down = ", ".join(f"{part} {s:.0f} s" for part, s in t.down_parts.items() if s >= 1)
+        down = f" (unhealthy: {down})" if down else ""
+        console.print(f"  {t.title}: {t.skipped or t.error or t.note}{down}")
     for t in tallies:
         for failure in t.failures:
             console.print(f"[red]FAIL[/] {t.title}: {failure}")

@@ -56,6 +56,7 @@ class Watched(Rig):
 
     peak_mib: float = 0.0
     down_s: float = 0.0
+    down_parts: dict[str, float] = field(default_factory=dict)  # part → seconds it was down
     deaths: list[str] = field(default_factory=list)
     kills: int = 0
     _killing: bool = False
@@ -88,12 +89,17 @@ class Watched(Rig):
                 if code is not None and not self._killing and not self.deaths:
                     self.deaths.append(f"gateway exited with status {code}")
                 try:
-                    healthy = (await client.get(url)).status_code == 200
-                except httpx.HTTPError:
-                    healthy = False
+                    answer = await client.get(url)
+                    healthy = answer.status_code == 200
+                    down = [p["name"] for p in answer.json()["parts"] if not p["ok"]]
+                except (httpx.HTTPError, ValueError, KeyError):
+                    healthy, down = False, ["no answer"]
                 await asyncio.sleep(max(0.0, period - (time.monotonic() - t0)))
                 if not healthy:
-                    self.down_s += time.monotonic() - t0
+                    took = time.monotonic() - t0
+                    self.down_s += took
+                    for part in down:
+                        self.down_parts[part] = self.down_parts.get(part, 0.0) + took
 
     def shut(self) -> None:
         """Stop it for good (SIGTERM, or SIGKILL when it does not stop)."""
