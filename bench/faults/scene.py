@@ -47,7 +47,7 @@ class Options:
     drain_s: float = 240.0  # after the load, for everything to be stored and delivered
     disk_size: str = "20m"
     sms: bool = True
-    logs: Path | None = None  # keep each scenario's gateway log here
+    logs: Path | None = None  # keep each scenario's gateway and broker logs and database here
 
 
 @dataclass
