@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-camera lint format clean
+.PHONY: demo test bench bench-camera faults lint format clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 # Door-camera analysis on 200 labelled synthetic scenes (several minutes; not part of `test`).
 bench-camera: $(STAMP)
 	$(BIN)/python -m bench.camera
+
+# Faults under load, every message counted (~10 min; root for the disk-full scenario's tmpfs;
+# not part of `test`). Exits non-zero on any loss, duplicate or crash.
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,7 +13,8 @@ can be classified.
 The port is an async context manager. When it goes away (read or write error, end of file) or the
 dialogue loses its footing (a timeout), the port is closed and reopened, with capped full-jitter
 backoff, by the next send; a dialogue cut after the ``>`` prompt is first aborted with ESC so the
-modem is never left waiting for text.
+modem is never left waiting for text, and every opening of the port starts with ESC, for the
+dialogue a killed process cut.
 """
 
 from __future__ import annotations
@@ -221,7 +222,12 @@ class GsmModem:
         self._reader, self._writer = reader, writer
         self._buf.clear()
         try:
-            await self._discard_pending(0.05)
+            # A process that died between the ``>`` prompt and Ctrl-Z (a SIGKILL, a power cut)
+            # left the modem in text entry, where every command is taken as message text: ESC
+            # drops that message (its OK is discarded with the rest). In command mode it is
+            # ignored.
+            self._write(ESC)
+            await self._discard_pending(0.2)
             await self._sync()
             for command in INIT_COMMANDS:
                 await self._command(command)
