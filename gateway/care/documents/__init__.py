@@ -14,11 +14,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from gateway.care.documents.fonts import CjkFont, FontMissingError, find_cjk_font
+from gateway.care.documents.fonts import CjkFont, FontMissingError, find_cjk_font, probe_in_child
 from gateway.care.documents.notice import NoticeData, notice_data
-from gateway.care.documents.pdf import notice_pdf
 from gateway.care.documents.release import ReleaseReport, gather_release
-from gateway.care.documents.release_pdf import release_pdf
 
 __all__ = [
     "Documents",
@@ -59,9 +57,14 @@ class Documents:
         return self._font
 
     def check(self) -> str | None:
-        """Why no PDF can be made (logged as an error), or None when the font is there."""
+        """Why no PDF can be made (logged as an error), or None when the font is there.
+
+        The font is probed in a child process: the gateway's own memory holds neither fontTools
+        nor fpdf2 until it writes its first PDF.
+        """
         try:
-            self.font()
+            if self._font is None:
+                self._font = probe_in_child(self.font_path)
         except FontMissingError as exc:
             log.error("notices and release reports cannot be made as PDF: %s", exc)
             return str(exc)
@@ -74,6 +77,8 @@ class Documents:
 
     async def notice_pdf(self, n: NoticeData, created: datetime) -> bytes:
         """The notice as a PDF (FontMissingError without a CJK font)."""
+        from gateway.care.documents.pdf import notice_pdf  # fpdf2 loads on the first PDF
+
         font = self.font()
         return await asyncio.to_thread(notice_pdf, n, font, created)
 
@@ -84,5 +89,7 @@ class Documents:
 
     async def release_pdf(self, r: ReleaseReport) -> bytes:
         """The release report as a PDF (FontMissingError without a CJK font)."""
+        from gateway.care.documents.release_pdf import release_pdf  # as above
+
         font = self.font()
         return await asyncio.to_thread(release_pdf, r, font)

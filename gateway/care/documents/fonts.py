@@ -9,13 +9,17 @@ a collection (``.ttc``: the Simplified Chinese face is taken). Without one a PDF
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fontTools.ttLib import TTCollection, TTFont, TTLibError
+if TYPE_CHECKING:
+    from fontTools.ttLib import TTFont
 
 log = logging.getLogger("isogate.documents")
 
@@ -87,6 +91,9 @@ def _face(path: Path, index: int | None = None) -> FontFace | None:
     first); None when the file is missing, not a font, or has no Chinese glyphs."""
     if not path.is_file():
         return None
+    # fontTools (and the parsed tables) only in the process that writes a PDF or probes.
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
     try:
         if path.suffix.lower() in (".ttc", ".otc"):
             faces = TTCollection(str(path), lazy=True).fonts
@@ -129,3 +136,44 @@ def _fontconfig() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return [line for line in done.stdout.splitlines()[:20] if line.strip()]
+
+
+def probe_in_child(override: Path | None = None) -> CjkFont:
+    """:func:`find_cjk_font` run in a child process, so that parsing the font's tables (tens of
+    MiB for a CJK collection) never raises the gateway's own memory.
+
+    Raises:
+        FontMissingError: as :func:`find_cjk_font`, with its message.
+    """
+    args = [sys.executable, "-m", "gateway.care.documents.fonts"]
+    if override is not None:
+        args.append(str(override))
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise FontMissingError(done.stdout.strip() or done.stderr.strip()[-500:])
+    found = json.loads(done.stdout)
+
+    def face(f: dict[str, object] | None) -> FontFace | None:
+        return None if f is None else FontFace(Path(str(f["path"])), int(str(f["index"])))
+
+    regular = face(found["regular"])
+    assert regular is not None
+    return CjkFont(regular, face(found["bold"]))
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        font = find_cjk_font(Path(argv[0]) if argv else None)
+    except FontMissingError as exc:
+        print(exc)
+        return 1
+
+    def face(f: FontFace | None) -> dict[str, object] | None:
+        return None if f is None else {"path": str(f.path), "index": f.index}
+
+    print(json.dumps({"regular": face(font.regular), "bold": face(font.bold)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
