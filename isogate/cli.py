@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from gateway.clock import SystemClock
-from gateway.ingest.mqtt import BrokerAddress
 from gateway.site import SiteFileError
 from gateway.site.stored import load_file
 from gateway.store import Store
@@ -246,7 +245,7 @@ def simulate_door(
     from simulators.link import SimLink
 
     settings = _settings(config)
-    where = BrokerAddress.parse(settings.mqtt_url)
+    where = settings.device_broker()
     with SimLink(where.host, where.port) as link:
         sensor = DoorSensor(
             link, address, flavour, base_topic=settings.base_topic, z2m_base=settings.z2m_base_topic
@@ -323,7 +322,7 @@ def simulate_thermometer(ctx: typer.Context, config: ConfigOpt = None) -> None:
     from simulators import ble
 
     settings = _settings(config)
-    where = BrokerAddress.parse(settings.mqtt_url)
+    where = settings.device_broker()
     argv = [
         "--host",
         where.host,
@@ -354,7 +353,7 @@ def simulate_camera(ctx: typer.Context, config: ConfigOpt = None) -> None:
     argv = list(ctx.args)
     if argv and argv[0] == "publish":
         settings = _settings(config)
-        where = BrokerAddress.parse(settings.mqtt_url)
+        where = settings.device_broker()
         broker = ["--host", where.host, "--port", str(where.port)]
         argv = [argv[0], *broker, "--base-topic", settings.base_topic, *argv[1:]]
     raise typer.Exit(camera_feed.main(argv))

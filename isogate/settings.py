@@ -1,7 +1,9 @@
 """Gateway settings: ``ISOGATE_*`` environment variables, or the same keys in a TOML file.
 
 The environment wins over the file (SPEC §5). Keys in the file are the variable names without
-the prefix, in lower case: ``mqtt_url = "mqtt://127.0.0.1:1883"``.
+the prefix, in lower case: ``mqtt_url = "mqtt://127.0.0.1:1883"``. ``mqtt_url`` may list several
+brokers separated by commas (``mqtt://n1:1883,mqtt://n2:1883,mqtt://n3:1883``): the nodes of one
+clustered broker, tried in turn.
 
 A mistake (an unknown key, bad TOML, a value out of bounds, a missing file) is a
 :class:`ConfigError` naming where it is and what is wrong, in one line. An ``ISOGATE_*``
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.ingest.mqtt import BrokerAddress
+from gateway.ingest.mqtt import BrokerAddress, broker_addresses
 
 ENV_PREFIX = "ISOGATE_"
 
@@ -39,7 +42,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
-    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="Broker; mqtts:// and user:pw@")
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description=(
+            "Broker; mqtts:// and user:pw@. Several URLs separated by commas are the nodes of a "
+            "clustered broker (NATS): on a lost connection the session moves to the next one "
+            "with the same client id and persistent session"
+        ),
+    )
     data_dir: Path = Field(Path("./data"), description="SQLite database, snapshots, logs")
     database_url: str | None = Field(None, description="Another database; default SQLite file")
     http_host: str = Field("127.0.0.1", description="API and console bind address")
@@ -74,7 +84,7 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _broker_url(cls, url: str) -> str:
-        BrokerAddress.parse(url)  # raises ValueError on another scheme or a bad port
+        broker_addresses(url)  # raises ValueError on another scheme, a bad port, a TLS mix
         return url
 
     @classmethod
@@ -123,6 +133,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'isogate.db'}"
+
+    def device_broker(self) -> BrokerAddress:
+        """The broker for a one-shot client (the CLI's simulators, the demo's devices): the
+        first of ``mqtt_url`` that accepts a connection, else the first."""
+        addresses = broker_addresses(self.mqtt_url)
+        for a in addresses if len(addresses) > 1 else ():
+            try:
+                socket.create_connection((a.host, a.port), timeout=1).close()
+            except OSError:
+                continue
+            return a
+        return addresses[0]
 
     def link(self, path: str) -> str:
         """An absolute link to an API path, for messages."""
