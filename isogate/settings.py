@@ -20,9 +20,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.cluster.lease import LeaseTimings
 from gateway.ingest.mqtt import BrokerAddress, broker_addresses
 
 ENV_PREFIX = "ISOGATE_"
@@ -80,12 +81,39 @@ class Settings(BaseSettings):
         None, description="A CJK font (.ttf, .otf, .ttc) for the PDFs; default: one installed"
     )
     log_level: str = Field("INFO")
+    ha: bool = Field(
+        False,
+        description=(
+            "Two gateways, one active (PostgreSQL only): hold a lease in the database before "
+            "ingest; stand by while the other gateway of the pair holds it"
+        ),
+    )
+    lease_renew_s: float = Field(1.0, gt=0, le=60, description="How often the active renews")
+    lease_hold_s: float = Field(
+        3.0, gt=0, le=600, description="The active stops this long after its last renewal"
+    )
+    lease_ttl_s: float = Field(
+        5.0, gt=0, le=600, description="A standby takes a lease not renewed for this long"
+    )
 
     @field_validator("mqtt_url")
     @classmethod
     def _broker_url(cls, url: str) -> str:
         broker_addresses(url)  # raises ValueError on another scheme, a bad port, a TLS mix
         return url
+
+    @model_validator(mode="after")
+    def _pair(self) -> Settings:
+        if not self.ha:
+            return self
+        if not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("ha needs a PostgreSQL database_url (SQLite is one box)")
+        self.lease_timings()  # raises ValueError unless renew < hold < ttl
+        return self
+
+    def lease_timings(self) -> LeaseTimings:
+        """The lease timings of a pair of gateways (``ha``)."""
+        return LeaseTimings(self.lease_renew_s, self.lease_hold_s, self.lease_ttl_s)
 
     @classmethod
     def settings_customise_sources(
@@ -173,7 +201,9 @@ def _check_environment(env: os._Environ[str] | dict[str, str]) -> None:
 def _first_problem(exc: ValidationError, where: str, from_file: dict[str, Any]) -> ConfigError:
     """One line for a refused value, naming the variable or the file it came from."""
     err = exc.errors()[0]
-    key = str(err["loc"][0]) if err["loc"] else "?"
+    if not err["loc"]:  # a rule across settings (``ha`` and the database)
+        return ConfigError(where, str(err["msg"]).removeprefix("Value error, "))
+    key = str(err["loc"][0])
     source = where
     if ENV_PREFIX + key.upper() in os.environ:
         source = f"environment {ENV_PREFIX}{key.upper()}"
