@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-camera lint format clean
+.PHONY: demo test bench bench-camera cluster lint format clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 # Door-camera analysis on 200 labelled synthetic scenes (several minutes; not part of `test`).
 bench-camera: $(STAMP)
 	$(BIN)/python -m bench.camera
+
+# Three NATS nodes (deploy/nats), the PostgreSQL on 127.0.0.1:5432 and two gateways, one active;
+# prints where everything is; Ctrl-C stops all.
+cluster: $(STAMP)
+	$(BIN)/python -m isogate.cluster_up
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -271,11 +271,16 @@ def broker_config(
     directory: Annotated[Path, typer.Argument(file_okay=False, help="where to write the files")],
     port: Annotated[int, typer.Option(min=1, max=65535, help="the broker's listener")] = 1883,
     rotate: Annotated[bool, typer.Option(help="new passwords for every login")] = False,
+    nats: Annotated[
+        bool, typer.Option("--nats", help="NATS accounts.conf (deploy/nats) instead")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Mosquitto password file and ACL for the site's staff, devices and the gateway."""
+    """Mosquitto password file and ACL (or with --nats the NATS accounts) for the site's staff,
+    devices and the gateway."""
     from gateway.site.stored import stored_site
     from isogate.broker_config import BrokerConfigError, Topics, gateway_url, write_broker_files
+    from isogate.nats_config import LOOPBACK_NODES, mqtt_urls, write_nats_files
     from rules.site import Site
 
     settings = _settings(config)
@@ -291,9 +296,12 @@ def broker_config(
     s = settings
     topics = Topics(s.base_topic, s.z2m_base_topic, s.omg_base_topic, s.frigate_base_topic)
     try:
-        done = write_broker_files(
-            directory, site, topics, port=port, rotate=rotate, revision=revision
-        )
+        if nats:
+            done = write_nats_files(directory, site, topics, rotate=rotate, revision=revision)
+        else:
+            done = write_broker_files(
+                directory, site, topics, port=port, rotate=rotate, revision=revision
+            )
     except BrokerConfigError as exc:
         console.print("[red]refused, nothing written:[/red]")
         for problem in exc.problems:
@@ -305,9 +313,10 @@ def broker_config(
         f"{len(done.logins)} logins: {len(done.new)} new passwords, {len(done.kept)} kept"
         + (f", {len(done.dropped)} removed ({', '.join(done.dropped)})" if done.dropped else "")
     )
+    url = mqtt_urls(LOOPBACK_NODES, "gateway", "<pw>") if nats else gateway_url(port)
     console.print(
-        "the gateway connects with ISOGATE_MQTT_URL="
-        f"{gateway_url(port)} (its <pw> is the gateway line of credentials.txt)",
+        f"the gateway connects with ISOGATE_MQTT_URL={url} (its <pw> is the gateway line of "
+        "credentials.txt)",
         markup=False,
         highlight=False,
     )
