@@ -13,6 +13,9 @@ that renewal — later in real time — and ``ttl_s > hold_s``. The taker reads 
 PostgreSQL's clock; the holder counts on its own monotonic clock from before the request, so
 neither compares its wall clock with the other's.
 
+The renewals run on a thread of their own, so a busy event loop (a large site's start) does not
+lose the lease; a loop that has not run for :data:`LOOP_STALL_S` (hung) stops them.
+
 Three guards, each enough for its own path:
 - the deadline itself: :meth:`Lease.valid` is read before every delivery (MQTT, SMS, webhooks)
   and before every commit, with no I/O, so a gateway resumed after a freeze checks it before it
@@ -31,6 +34,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -50,6 +54,9 @@ EXIT_LEASE_LOST = 75
 """``isogate run``'s exit status after a lost lease (EX_TEMPFAIL: start me again)."""
 
 _DB_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+LOOP_STALL_S = 30.0
+"""A gateway whose event loop has not run for this long is hung: it stops renewing its lease
+and the standby takes over. Starting a large site must fit (it holds the loop for a while)."""
 
 
 class LeaseLostError(Exception):
@@ -85,7 +92,8 @@ def holder_id() -> str:
 class Lease:
     """One gateway's side of the lease named ``name`` (the shared MQTT client id)."""
 
-    def __init__(self, engine: AsyncEngine, name: str, timings: LeaseTimings) -> None:
+    def __init__(self, url: str, engine: AsyncEngine, name: str, timings: LeaseTimings) -> None:
+        self.url = url
         self.engine = engine
         self.name = name
         self.timings = timings
@@ -97,6 +105,7 @@ class Lease:
         self._lost = asyncio.Event()
         self._on_lost: list[Callable[[str], None]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._beat = 0.0  # monotonic: when the gateway's event loop last ran the lease's timer
         self._failing = False
 
     @classmethod
@@ -108,7 +117,7 @@ class Lease:
         try:
             async with engine.begin() as conn:
                 await rows.ensure_table(conn)
-            lease = cls(engine, name, timings)
+            lease = cls(url, engine, name, timings)
             try:
                 yield lease
             finally:
@@ -179,53 +188,86 @@ class Lease:
 
     async def hold(self) -> None:
         """Renew the lease until it is lost; then raise LeaseLostError (the owner's TaskGroup
-        takes the gateway down with it). Run only after :meth:`acquire`."""
+        takes the gateway down with it). Run only after :meth:`acquire`.
+
+        The renewals run on a thread of their own (with their own connection), so that a stall
+        of the gateway's loop shorter than :data:`LOOP_STALL_S` (a large site's start, a long
+        tick) does not cost the lease; the loop's own timer checks the deadline and keeps a
+        heartbeat the thread renews only while it is fresh — a hung gateway lets go.
+        """
         assert self.role is Role.ACTIVE and self.epoch is not None
         loop = asyncio.get_running_loop()
-        self._arm(loop)
+        self._tick(loop)
+        stop = threading.Event()
+        renewer = threading.Thread(
+            target=lambda: asyncio.run(self._renew_forever(loop, stop)),
+            name="isogate-lease",
+            daemon=True,
+        )
+        renewer.start()
         try:
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.timings.renew_s):
-                        await self._lost.wait()
-                if self._lost.is_set():
-                    break
-                await self._renew_once()
+            await self._lost.wait()
         finally:
+            stop.set()
             if self._timer is not None:
                 self._timer.cancel()
         raise LeaseLostError(f"lease {self.name} epoch {self.epoch} lost")
 
-    async def _renew_once(self) -> None:
+    async def _renew_forever(self, main: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+        """The renewing thread's loop: every ``renew_s``, while held and the gateway is alive."""
+        engine = create_async_engine(self.url, **_engine_options(self.url, self.timings))
+        stalled = False
+        try:
+            while not stop.is_set() and self.role is Role.ACTIVE:
+                await asyncio.sleep(self.timings.renew_s)
+                if time.monotonic() - self._beat > LOOP_STALL_S:
+                    if not stalled:
+                        log.error(
+                            "the gateway's loop has not run for %g s: not renewing", LOOP_STALL_S
+                        )
+                    stalled = True
+                    continue
+                stalled = False
+                held = await self._renew_once(engine)
+                if held is False:
+                    main.call_soon_threadsafe(
+                        self._lose, "the database says it expired or another gateway took it"
+                    )
+                    return
+        finally:
+            await engine.dispose()
+
+    async def _renew_once(self, engine: AsyncEngine) -> bool | None:
+        """Renew; True or False as the database says, None when it did not answer."""
         assert self.epoch is not None
         sent = time.monotonic()
         try:
             # No longer than the holder may go on: past that, the deadline decides.
-            async with asyncio.timeout(self.timings.hold_s), self.engine.begin() as conn:
+            async with asyncio.timeout(self.timings.hold_s), engine.begin() as conn:
                 held = await rows.renew(
                     conn, self.name, self.holder, self.epoch, self.timings.ttl_s
                 )
         except _DB_ERRORS as exc:
             self._db_failed("lease renewal failed", exc)
-            return
+            return None
         self._db_ok()
-        if not held:
-            self._lose("the database says it expired or another gateway took it")
-        elif self.role is Role.ACTIVE:
+        if held and self.role is Role.ACTIVE:
+            # A float store, atomic for the loop that reads it; only ever moved forward.
             self._deadline = max(self._deadline, sent + self.timings.hold_s)
+        return held
 
-    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
-        # loop.time() is time.monotonic(): the timer fires at the deadline, or as soon as a
-        # frozen process runs again, before the callbacks woken by its sockets get to act.
-        self._timer = loop.call_at(self._deadline, self._expired, loop)
-
-    def _expired(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        # On the gateway's loop, at the deadline or every half renewal: a heartbeat for the
+        # renewing thread, and the end of the lease when the deadline passed. loop.time() is
+        # time.monotonic(): after a freeze this runs before the callbacks woken by sockets act.
+        self._beat = time.monotonic()
         if self.role is not Role.ACTIVE:
             return
-        if time.monotonic() >= self._deadline:
+        if self._beat >= self._deadline:
             self._lose(f"not renewed for {self.timings.hold_s:g} s")
-        else:
-            self._arm(loop)
+            return
+        at = min(self._deadline, self._beat + self.timings.renew_s / 2)
+        self._timer = loop.call_at(at, self._tick, loop)
 
     async def _release(self) -> None:
         if not self.valid():

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway import metrics
 from gateway.cluster.lease import Lease, LeaseLostError, LeaseTimings, Role
@@ -106,9 +105,7 @@ async def test_the_holder_loses_the_lease_by_itself_when_it_cannot_renew(url: st
         await _acquire(a)
         lost: list[str] = []
         a.on_lost(lost.append)
-        await a.engine.dispose()
-        # Nothing listens on port 1: every renewal fails.
-        a.engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+        a.url = "postgresql+asyncpg://postgres@127.0.0.1:1/none"  # nothing listens: all fail
         with pytest.raises(LeaseLostError):
             async with asyncio.timeout(10):
                 await a.hold()
