@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-camera faults lint format clean
+.PHONY: demo test bench bench-camera faults cluster lint format clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench-camera: $(STAMP)
 # not part of `test`). Exits non-zero on any loss, duplicate or crash.
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults
+
+# Three NATS nodes (deploy/nats), the PostgreSQL on 127.0.0.1:5432 and two gateways, one active;
+# prints where everything is; Ctrl-C stops all.
+cluster: $(STAMP)
+	$(BIN)/python -m isogate.cluster_up
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -97,7 +97,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
             PartOut(name=p.name, ok=p.ok, reason=p.reason, since=p.since.isoformat())
             for p in ctx.health.parts()
         ]
-        body = HealthOut(ok=all(p.ok for p in parts), parts=parts)
+        role, epoch = ctx.lease() if ctx.lease is not None else ("active", None)
+        body = HealthOut(ok=all(p.ok for p in parts), parts=parts, role=role, epoch=epoch)
         return JSONResponse(  # type: ignore[return-value]  # documented as HealthOut
             body.model_dump(mode="json"), status_code=200 if body.ok else 503
         )

@@ -54,6 +54,8 @@ class ApiContext:
     """Renders the notice and the release report (HTML, PDF)."""
     data_dir: Path | None = None
     """The gateway's data dir, where the archived release reports are; None: none served."""
+    lease: Callable[[], tuple[str, int | None]] | None = None
+    """(role, epoch) of a gateway of a pair (``ISOGATE_HA``); None for a single gateway."""
 
     def now(self) -> datetime:
         """The gateway's clock (tests move it)."""

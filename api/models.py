@@ -49,6 +49,13 @@ class HealthOut(BaseModel):
 
     ok: bool
     parts: list[PartOut]
+    role: str = Field(
+        "active",
+        description="active, or standby (the other gateway of a pair holds the lease; 503)",
+    )
+    epoch: int | None = Field(
+        None, description="the lease epoch held (active) or last seen held (standby); null alone"
+    )
 
 
 class StepOut(BaseModel):

@@ -45,3 +45,16 @@ CAMERA_FRAMES = Counter(
 CAMERA_ANALYSIS_SECONDS = Histogram(
     "isogate_camera_analysis_seconds", "Decode and analysis of one camera frame"
 )
+LEASE_ACTIVE = Gauge(
+    "isogate_lease_active", "1 while this gateway holds the active lease (two gateways, one active)"
+)
+TAKEOVERS = Counter(
+    "isogate_takeovers_total",
+    "Active leases this gateway took from another process (a crash, a lost lease or a handover)",
+)
+FENCED_COMMITS = Counter(
+    "isogate_fenced_commits_total", "Commits refused because this gateway's lease epoch was over"
+)
+FENCED_DELIVERIES = Counter(
+    "isogate_fenced_deliveries_total", "Deliveries refused because this gateway's lease was over"
+)

@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from gateway.clock import SystemClock
-from gateway.ingest.mqtt import BrokerAddress
 from gateway.site import SiteFileError
 from gateway.site.stored import load_file
 from gateway.store import Store
@@ -70,7 +69,8 @@ def run(config: ConfigOpt = None) -> None:
 
     settings = _settings(config)
     _logging(settings.log_level)
-    asyncio.run(until_signal(Gateway(settings, SystemClock()).run()))
+    # One of a pair (ISOGATE_HA) exits at once with EXIT_LEASE_LOST when its lease is lost.
+    asyncio.run(until_signal(Gateway(settings, SystemClock(), exit_on_lost=True).run()))
     console.print("gateway stopped")
 
 
@@ -246,7 +246,7 @@ def simulate_door(
     from simulators.link import SimLink
 
     settings = _settings(config)
-    where = BrokerAddress.parse(settings.mqtt_url)
+    where = settings.device_broker()
     with SimLink(where.host, where.port) as link:
         sensor = DoorSensor(
             link, address, flavour, base_topic=settings.base_topic, z2m_base=settings.z2m_base_topic
@@ -271,11 +271,16 @@ def broker_config(
     directory: Annotated[Path, typer.Argument(file_okay=False, help="where to write the files")],
     port: Annotated[int, typer.Option(min=1, max=65535, help="the broker's listener")] = 1883,
     rotate: Annotated[bool, typer.Option(help="new passwords for every login")] = False,
+    nats: Annotated[
+        bool, typer.Option("--nats", help="NATS accounts.conf (deploy/nats) instead")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Mosquitto password file and ACL for the site's staff, devices and the gateway."""
+    """Mosquitto password file and ACL (or with --nats the NATS accounts) for the site's staff,
+    devices and the gateway."""
     from gateway.site.stored import stored_site
     from isogate.broker_config import BrokerConfigError, Topics, gateway_url, write_broker_files
+    from isogate.nats_config import LOOPBACK_NODES, mqtt_urls, write_nats_files
     from rules.site import Site
 
     settings = _settings(config)
@@ -291,9 +296,12 @@ def broker_config(
     s = settings
     topics = Topics(s.base_topic, s.z2m_base_topic, s.omg_base_topic, s.frigate_base_topic)
     try:
-        done = write_broker_files(
-            directory, site, topics, port=port, rotate=rotate, revision=revision
-        )
+        if nats:
+            done = write_nats_files(directory, site, topics, rotate=rotate, revision=revision)
+        else:
+            done = write_broker_files(
+                directory, site, topics, port=port, rotate=rotate, revision=revision
+            )
     except BrokerConfigError as exc:
         console.print("[red]refused, nothing written:[/red]")
         for problem in exc.problems:
@@ -305,9 +313,10 @@ def broker_config(
         f"{len(done.logins)} logins: {len(done.new)} new passwords, {len(done.kept)} kept"
         + (f", {len(done.dropped)} removed ({', '.join(done.dropped)})" if done.dropped else "")
     )
+    url = mqtt_urls(LOOPBACK_NODES, "gateway", "<pw>") if nats else gateway_url(port)
     console.print(
-        "the gateway connects with ISOGATE_MQTT_URL="
-        f"{gateway_url(port)} (its <pw> is the gateway line of credentials.txt)",
+        f"the gateway connects with ISOGATE_MQTT_URL={url} (its <pw> is the gateway line of "
+        "credentials.txt)",
         markup=False,
         highlight=False,
     )
@@ -323,7 +332,7 @@ def simulate_thermometer(ctx: typer.Context, config: ConfigOpt = None) -> None:
     from simulators import ble
 
     settings = _settings(config)
-    where = BrokerAddress.parse(settings.mqtt_url)
+    where = settings.device_broker()
     argv = [
         "--host",
         where.host,
@@ -354,7 +363,7 @@ def simulate_camera(ctx: typer.Context, config: ConfigOpt = None) -> None:
     argv = list(ctx.args)
     if argv and argv[0] == "publish":
         settings = _settings(config)
-        where = BrokerAddress.parse(settings.mqtt_url)
+        where = settings.device_broker()
         broker = ["--host", where.host, "--port", str(where.port)]
         argv = [argv[0], *broker, "--base-topic", settings.base_topic, *argv[1:]]
     raise typer.Exit(camera_feed.main(argv))

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from gateway.clock import ScaledClock
-from gateway.ingest.mqtt import BrokerAddress
 from gateway.site.stored import save_site
 from gateway.store import Store
 from isogate.service import Gateway, Running
@@ -204,7 +203,7 @@ async def _play(
     households: int,
     running: Running,
 ) -> None:
-    where = BrokerAddress.parse(s.mqtt_url)
+    where = s.device_broker()
     with contextlib.ExitStack() as stack:
         # Connecting blocks until CONNACK, and the embedded broker runs on this loop: off-thread.
         devices = await asyncio.to_thread(stack.enter_context, SimLink(where.host, where.port))

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+import os
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ from gateway.care.daily_job import DailyReporter
 from gateway.care.desk import CareDesk
 from gateway.care.documents import Documents
 from gateway.clock import Clock
+from gateway.cluster.lease import EXIT_LEASE_LOST, Lease
 from gateway.health import Health
 from gateway.ingest.mqtt import MqttSession
 from gateway.ingest.pipeline import Pipeline
@@ -47,6 +49,9 @@ from gateway.notify.outbox import Outbox
 from gateway.site.stored import current_directory
 from gateway.store import Store
 from gateway.supervise import supervise
+from isogate.http import QuietServer as _Server
+from isogate.http import serve
+from isogate.pair import guarded, run_paired
 from isogate.settings import Settings
 
 log = logging.getLogger("isogate.gateway")
@@ -72,22 +77,16 @@ class Running:
     care: CareDesk | None = None
     documents: Documents | None = None
     daily: DailyReporter | None = None
-
-
-class _Server(uvicorn.Server):
-    """uvicorn inside our TaskGroup: the gateway, not uvicorn, owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    lease: Lease | None = None
 
 
 class Gateway:
     """Builds the parts from settings and runs them."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, *, exit_on_lost: bool = False) -> None:
         self.settings = settings
         self.clock = clock
+        self.exit_on_lost = exit_on_lost  # ``isogate run``: a lost lease ends the process at once
         self.router = Router(
             settings.base_topic,
             settings.z2m_base_topic,
@@ -96,9 +95,20 @@ class Gateway:
         )
 
     async def run(self, on_ready: Callable[[Running], None] | None = None) -> None:
-        """Run until cancelled."""
+        """Run until cancelled; one of a pair (``ha``) first stands by for the lease.
+
+        Raises:
+            LeaseLostError: (``ha``) the lease was lost and the gateway stopped.
+        """
+        if not self.settings.ha:
+            await self._run(on_ready, None)
+            return
+        await run_paired(self.settings, lambda lease: self._run(on_ready, lease))
+
+    async def _run(self, on_ready: Callable[[Running], None] | None, lease: Lease | None) -> None:
         s = self.settings
         async with Store.open(s.db_url) as store:
+            store.fence = lease.fence if lease is not None else None
             revision, directory = await current_directory(store)
             health = Health(self.clock.now)
             desk = AlertDesk(directory, s.base_topic, s.link)
@@ -119,7 +129,7 @@ class Gateway:
                 store,
                 desk,
                 self.clock,
-                deliveries.sender,
+                deliveries.sender if lease is None else guarded(lease, deliveries.sender),
                 retry_base_s=s.retry_base_s,
                 retry_cap_s=s.retry_cap_s,
             )
@@ -164,6 +174,9 @@ class Gateway:
                 data_dir=s.data_dir.resolve(),
             )
             health.probe("broker", lambda: None if session.connected else "not connected")
+            if lease is not None:
+                running.lease = lease
+                self._on_lost(lease, session)
             with contextlib.closing(hub):  # the analysis threads go with the gateway
                 async with session, deliveries, asyncio.TaskGroup() as tg:
                     server = self._http(running)
@@ -177,7 +190,7 @@ class Gateway:
                     start("gateway.tick", lambda: self._tick(running))
                     start("gateway.site", lambda: self._site(running))
                     start("gateway.daily", running.daily.run)
-                    start("gateway.http", lambda: self._serve(server))
+                    start("gateway.http", lambda: serve(server))
                     start("gateway.camera", lambda: self._camera(running))
                     start("gateway.pulled", lambda: run_pulled(hub))
                     # One-shot: reports a crash left unarchived; ingest does not wait for it.
@@ -197,6 +210,14 @@ class Gateway:
                     if on_ready is not None:
                         on_ready(running)
 
+    def _on_lost(self, lease: Lease, session: MqttSession) -> None:
+        """What a lost lease stops at once, before any other callback of the loop runs."""
+        lease.on_lost(lambda _why: session.pause_reading())
+        if self.exit_on_lost:
+            # As a SIGKILL would, which the gateway is built to survive: nothing after this
+            # line can publish or commit. The service manager starts it again, as a standby.
+            lease.on_lost(lambda _why: os._exit(EXIT_LEASE_LOST))
+
     def _http(self, running: Running) -> _Server:
         ctx = ApiContext(
             running.store,
@@ -212,6 +233,7 @@ class Gateway:
             link_hours=self.settings.link_hours,
             session_hours=self.settings.session_hours,
             public_url=self.settings.public_url,
+            lease=running.lease.view if running.lease is not None else None,
         )
         config = uvicorn.Config(
             create_app(ctx),
@@ -222,16 +244,6 @@ class Gateway:
             timeout_graceful_shutdown=5,  # a console left open must not hold a shutdown
         )
         return _Server(config)
-
-    @staticmethod
-    async def _serve(server: _Server) -> None:
-        inner = asyncio.create_task(server.serve(), name="gateway.http.serve")
-        try:
-            await asyncio.shield(inner)
-        except asyncio.CancelledError:
-            server.should_exit = True
-            await inner
-            raise
 
     async def _archive(self, r: Running, household_id: str, period_start: datetime) -> None:
         """Archive a release's report (run by the care desk after the release committed)."""

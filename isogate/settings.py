@@ -1,7 +1,9 @@
 """Gateway settings: ``ISOGATE_*`` environment variables, or the same keys in a TOML file.
 
 The environment wins over the file (SPEC §5). Keys in the file are the variable names without
-the prefix, in lower case: ``mqtt_url = "mqtt://127.0.0.1:1883"``.
+the prefix, in lower case: ``mqtt_url = "mqtt://127.0.0.1:1883"``. ``mqtt_url`` may list several
+brokers separated by commas (``mqtt://n1:1883,mqtt://n2:1883,mqtt://n3:1883``): the nodes of one
+clustered broker, tried in turn.
 
 A mistake (an unknown key, bad TOML, a value out of bounds, a missing file) is a
 :class:`ConfigError` naming where it is and what is wrong, in one line. An ``ISOGATE_*``
@@ -13,14 +15,16 @@ from __future__ import annotations
 
 import difflib
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.ingest.mqtt import BrokerAddress
+from gateway.cluster.lease import LeaseTimings
+from gateway.ingest.mqtt import BrokerAddress, broker_addresses
 
 ENV_PREFIX = "ISOGATE_"
 
@@ -39,7 +43,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
-    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="Broker; mqtts:// and user:pw@")
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description=(
+            "Broker; mqtts:// and user:pw@. Several URLs separated by commas are the nodes of a "
+            "clustered broker (NATS): on a lost connection the session moves to the next one "
+            "with the same client id and persistent session"
+        ),
+    )
     data_dir: Path = Field(Path("./data"), description="SQLite database, snapshots, logs")
     database_url: str | None = Field(None, description="Another database; default SQLite file")
     http_host: str = Field("127.0.0.1", description="API and console bind address")
@@ -70,12 +81,39 @@ class Settings(BaseSettings):
         None, description="A CJK font (.ttf, .otf, .ttc) for the PDFs; default: one installed"
     )
     log_level: str = Field("INFO")
+    ha: bool = Field(
+        False,
+        description=(
+            "Two gateways, one active (PostgreSQL only): hold a lease in the database before "
+            "ingest; stand by while the other gateway of the pair holds it"
+        ),
+    )
+    lease_renew_s: float = Field(1.0, gt=0, le=60, description="How often the active renews")
+    lease_hold_s: float = Field(
+        3.0, gt=0, le=600, description="The active stops this long after its last renewal"
+    )
+    lease_ttl_s: float = Field(
+        5.0, gt=0, le=600, description="A standby takes a lease not renewed for this long"
+    )
 
     @field_validator("mqtt_url")
     @classmethod
     def _broker_url(cls, url: str) -> str:
-        BrokerAddress.parse(url)  # raises ValueError on another scheme or a bad port
+        broker_addresses(url)  # raises ValueError on another scheme, a bad port, a TLS mix
         return url
+
+    @model_validator(mode="after")
+    def _pair(self) -> Settings:
+        if not self.ha:
+            return self
+        if not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("ha needs a PostgreSQL database_url (SQLite is one box)")
+        self.lease_timings()  # raises ValueError unless renew < hold < ttl
+        return self
+
+    def lease_timings(self) -> LeaseTimings:
+        """The lease timings of a pair of gateways (``ha``)."""
+        return LeaseTimings(self.lease_renew_s, self.lease_hold_s, self.lease_ttl_s)
 
     @classmethod
     def settings_customise_sources(
@@ -124,6 +162,18 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'isogate.db'}"
 
+    def device_broker(self) -> BrokerAddress:
+        """The broker for a one-shot client (the CLI's simulators, the demo's devices): the
+        first of ``mqtt_url`` that accepts a connection, else the first."""
+        addresses = broker_addresses(self.mqtt_url)
+        for a in addresses if len(addresses) > 1 else ():
+            try:
+                socket.create_connection((a.host, a.port), timeout=1).close()
+            except OSError:
+                continue
+            return a
+        return addresses[0]
+
     def link(self, path: str) -> str:
         """An absolute link to an API path, for messages."""
         base = self.public_url or f"http://{self.http_host}:{self.http_port}"
@@ -151,7 +201,9 @@ def _check_environment(env: os._Environ[str] | dict[str, str]) -> None:
 def _first_problem(exc: ValidationError, where: str, from_file: dict[str, Any]) -> ConfigError:
     """One line for a refused value, naming the variable or the file it came from."""
     err = exc.errors()[0]
-    key = str(err["loc"][0]) if err["loc"] else "?"
+    if not err["loc"]:  # a rule across settings (``ha`` and the database)
+        return ConfigError(where, str(err["msg"]).removeprefix("Value error, "))
+    key = str(err["loc"][0])
     source = where
     if ENV_PREFIX + key.upper() in os.environ:
         source = f"environment {ENV_PREFIX}{key.upper()}"

@@ -54,6 +54,18 @@ class BrokerAddress:
         )
 
 
+def broker_addresses(urls: str) -> list[BrokerAddress]:
+    """The brokers of ``ISOGATE_MQTT_URL``: one URL, or several separated by commas (the nodes
+    of a clustered broker, tried in turn); raises ValueError on a bad one or a mix of TLS and
+    plain URLs (the session sets TLS up once)."""
+    found = [BrokerAddress.parse(u.strip()) for u in urls.split(",") if u.strip()]
+    if not found:
+        raise ValueError("no broker URL")
+    if len({a.tls for a in found}) > 1:
+        raise ValueError("broker URLs mix mqtts:// and mqtt://: use one kind for every node")
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """A message as it arrived. ``mid`` is what to acknowledge (0 for QoS 0)."""
@@ -98,7 +110,8 @@ class MqttSession:
         keepalive: int = 30,
         backoff_cap_s: float = 30.0,
     ) -> None:
-        self.address = BrokerAddress.parse(url)
+        self.addresses = broker_addresses(url)
+        self._at = 0  # which of them the session uses; the next one after a loss
         self._clock = clock
         self._subs = [(t, 1) for t in subscriptions]
         self._on_message = on_message
@@ -113,8 +126,6 @@ class MqttSession:
             protocol=mqtt.MQTTv311,
             manual_ack=True,
         )
-        if self.address.username:
-            self._client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
             self._client.tls_set_context(ssl.create_default_context())
         self._client.max_inflight_messages_set(MAX_INFLIGHT_PUBLISHES)
@@ -161,6 +172,11 @@ class MqttSession:
         self._pending.clear()
 
     @property
+    def address(self) -> BrokerAddress:
+        """The broker the session is connected to, or tries next."""
+        return self.addresses[self._at]
+
+    @property
     def connected(self) -> bool:
         """Whether the broker connection is up."""
         return self._up.is_set()
@@ -183,15 +199,25 @@ class MqttSession:
                         "broker %s:%s unreachable: %s", self.address.host, self.address.port, exc
                     )
             attempt += 1
-            delay = full_jitter(attempt, 0.5, self._backoff_cap)
+            if len(self.addresses) > 1:
+                # Failover: the next node, same client id, same persistent session; the backoff
+                # starts once every node was tried.
+                self._at = (self._at + 1) % len(self.addresses)
+                level = logging.INFO if attempt == 1 else logging.DEBUG  # once per outage
+                log.log(level, "trying broker %s:%s next", self.address.host, self.address.port)
+            delay = full_jitter(attempt // len(self.addresses), 0.5, self._backoff_cap)
             await asyncio.sleep(delay)
 
     async def _connect_once(self) -> None:
         assert self._loop is not None
         self._up.clear()
         self._down.clear()
-        host, port = self.address.host, self.address.port
-        if not self._was_up:  # the first connect sets host and port; later ones reuse them
+        target = self.address
+        host, port = target.host, target.port
+        if not self._was_up or (self._client.host, self._client.port) != (host, port):
+            # The first connect, or another node, sets host and port; later ones reuse them.
+            # paho keeps its unacknowledged publishes across it and sends them again.
+            self._client.username_pw_set(target.username, target.password)
             await self._loop.run_in_executor(
                 None, self._client.connect, host, port, self._keepalive
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -21,6 +21,9 @@ class StoreBase:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.fence: Callable[[AsyncConnection], Awaitable[None]] | None = None
+        """Run first in every writing transaction: the active gateway's lease check (two
+        gateways on one PostgreSQL, :mod:`gateway.cluster`); it raises to refuse the commit."""
 
     @classmethod
     @asynccontextmanager
@@ -45,6 +48,8 @@ class StoreBase:
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.begin() as conn:
+            if self.fence is not None:
+                await self.fence(conn)
             yield conn
 
     async def ping(self) -> bool:

@@ -1,0 +1,1 @@
+"""More than one gateway: the active lease in PostgreSQL and its fence."""
