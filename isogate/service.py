@@ -164,7 +164,8 @@ class Gateway:
             running.care = CareDesk(pipeline, store, self.clock, outbox.wake, signer)
             await running.care.load()
             running.documents = Documents(s.pdf_font)
-            running.documents.check()  # logs what to install when PDFs cannot be made
+            # Logs what to install when PDFs cannot be made; a child process, off the loop.
+            await asyncio.to_thread(running.documents.check)
             running.care.on_release = lambda hh, start: self._archive(running, hh, start)
             running.daily = DailyReporter(
                 store,
