@@ -109,7 +109,8 @@ def console_for_output() -> Console:
 def show(run: Run, console: Console | None = None) -> None:
     """Print the table, then what was skipped or failed."""
     console = console or console_for_output()
-    console.print(render(run))
+    if run.figures:
+        console.print(render(run))
     for module, why in run.skipped.items():
         console.print(f"skipped {module}: {why}")
     for module, err in run.failed.items():
