@@ -21,11 +21,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# One table of every benchmark beside the limits measured in the same run; written to
+# bench/results/ (see bench/PERFORMANCE.md). `python -m bench --quick` for smaller counts.
 bench: $(STAMP)
-	$(BIN)/python -m bench.latency
-	$(BIN)/python -m bench.throughput
-	$(BIN)/python -m bench.store
-	$(BIN)/python -m bench.rss
+	$(BIN)/python -m bench
 
 # Door-camera analysis on 200 labelled synthetic scenes (several minutes; not part of `test`).
 bench-camera: $(STAMP)

@@ -43,3 +43,8 @@ def at_most(value: float | None, bound: float) -> bool | None:
 def at_least(value: float | None, bound: float) -> bool | None:
     """Whether a measured value reaches a lower bound (None if nothing was measured)."""
     return None if value is None else value >= bound
+
+
+class UnavailableError(Exception):
+    """A benchmark cannot run here (a tool it needs is missing); ``python -m bench`` lists it as
+    skipped, with this reason, and goes on."""

@@ -3,29 +3,47 @@
 Run: ``make bench`` (or ``python -m bench.rss``). One gateway process, the demo community:
 1. at rest after start;
 2. after 100,000 garbage messages at QoS 1 (bad JSON, deep nesting, huge integers, unbound
-   devices, thirty 10 MB payloads), all of them counted by the gateway's metrics;
+   devices, thirty 8 MB payloads), all of them counted by the gateway's metrics;
 3. a 60 s broker outage while door events keep coming (a publisher that reconnects), and after
    the backlog is drained.
-Each line gives the current RSS and the peak (VmHWM) so far.
+Each line gives the current RSS and the peak (VmHWM) so far. ``--quick``: 20,000 garbage
+messages, five large ones, a 10 s outage.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench._harness import Rig, door_topic, rig
+from bench.figures import Figure
 from simulators.link import SimLink
 
-GARBAGE = 100_000
-BIG = 30
-OUTAGE_S = 60.0
+GROUP = "gateway memory: hostile input and a broker outage"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How much garbage, how many 8 MB payloads among it, how long the outage."""
+
+    garbage: int = 100_000
+    big: int = 30
+    outage_s: float = 60.0
+
+
+QUICK = Plan(20_000, 5, 10.0)
+# Far over what the gateway takes from a device (64 KiB), just under what the broker carries
+# (message_size_limit 8 MiB in config/mosquitto.conf): a larger one never reaches the gateway,
+# so it would never be counted.
+BIG_BYTES = 8_000_000
 
 
 def memory(pid: int) -> tuple[float, float]:
@@ -36,8 +54,8 @@ def memory(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def garbage(base: str, z2m: str) -> Iterator[tuple[str, bytes]]:
-    """GARBAGE messages of every kind the gateway must refuse, then BIG large ones."""
+def garbage(base: str, z2m: str, plan: Plan) -> Iterator[tuple[str, bytes]]:
+    """plan.garbage messages of every kind the gateway must refuse, the last plan.big large."""
     kinds = [
         lambda i: (f"{base}/dev/nobody-{i % 1000}/event", b"{not json"),
         lambda i: (f"{z2m}/x{i % 100}/availability", b"[" * 5000),
@@ -45,10 +63,10 @@ def garbage(base: str, z2m: str) -> Iterator[tuple[str, bytes]]:
         lambda i: (f"{base}/dev/dev-{i}/event", b'{"type": "heartbeat"}'),
         lambda i: (f"{base}/ack/p1/{i}", b'{"by": 1}'),
     ]
-    for i in range(GARBAGE - BIG):
+    for i in range(plan.garbage - plan.big):
         yield kinds[i % len(kinds)](i)
-    for i in range(BIG):
-        yield f"{base}/dev/door-h02/event", b"x" * 10_000_000 + str(i).encode()
+    for i in range(plan.big):
+        yield f"{base}/dev/door-h02/event", b"x" * BIG_BYTES + str(i).encode()
 
 
 async def seen(port: int) -> float:
@@ -79,20 +97,25 @@ def keep_publishing(r: Rig, stop: threading.Event, sent: list[int]) -> None:
             time.sleep(0.005)
 
 
-async def main() -> None:
+async def measure(plan: Plan) -> tuple[list[tuple[str, float, float]], float]:
+    """(stage, RSS, peak) rows, and how many of the garbage messages the gateway counted."""
     async with rig(20) as r:
         s = r.settings
         rows = [("at rest", *memory(r.pid))]
         before = await seen(s.http_port)
         t0 = time.perf_counter()
         with SimLink("127.0.0.1", r.broker.port) as pub:
-            await asyncio.to_thread(pub.publish_many, garbage(s.base_topic, s.z2m_base_topic), 500)
-        while await seen(s.http_port) - before < GARBAGE and time.perf_counter() - t0 < 600:
+            junk = garbage(s.base_topic, s.z2m_base_topic, plan)
+            await asyncio.to_thread(pub.publish_many, junk, 500)
+        while await seen(s.http_port) - before < plan.garbage and time.perf_counter() - t0 < 600:
             await asyncio.sleep(0.2)
         took = time.perf_counter() - t0
         counted = await seen(s.http_port) - before
         rows.append(
-            (f"after {GARBAGE:,} garbage ({counted:,.0f} counted, {took:.0f} s)", *memory(r.pid))
+            (
+                f"after {plan.garbage:,} garbage ({counted:,.0f} counted, {took:.0f} s)",
+                *memory(r.pid),
+            )
         )
         stop, sent = threading.Event(), [0]
         publisher = threading.Thread(target=keep_publishing, args=(r, stop, sent), daemon=True)
@@ -100,17 +123,44 @@ async def main() -> None:
         await asyncio.sleep(10)
         rows.append(("under load (200 door events/s)", *memory(r.pid)))
         r.broker.stop()
-        await asyncio.sleep(OUTAGE_S)
-        rows.append((f"after {OUTAGE_S:.0f} s without the broker", *memory(r.pid)))
+        await asyncio.sleep(plan.outage_s)
+        rows.append((f"after {plan.outage_s:.0f} s without the broker", *memory(r.pid)))
         r.broker.start()
         await asyncio.sleep(20)
         stop.set()
         publisher.join(10)
         rows.append(("20 s after the broker came back", *memory(r.pid)))
+    return rows, counted
+
+
+async def figures(quick: bool = False) -> list[Figure]:
+    """RSS at each stage, the peak over all of them, and the garbage the metrics counted."""
+    plan = QUICK if quick else Plan()
+    rows, counted = await measure(plan)
+    out = [Figure(GROUP, f"RSS {what}", rss, "MiB") for what, rss, _ in rows]
+    out.append(Figure(GROUP, "peak RSS (VmHWM)", max(peak for *_, peak in rows), "MiB"))
+    out.append(
+        Figure(
+            GROUP,
+            "garbage messages counted",
+            counted,
+            "msgs",
+            target=f"all {plan.garbage:,}",
+            ok=counted >= plan.garbage,
+            note="by the gateway's metrics (isogate_messages_total)",
+        )
+    )
+    return out
+
+
+async def main(plan: Plan) -> None:
+    rows, _ = await measure(plan)
     print("gateway memory (MiB)            RSS    peak")
     for what, rss, peak in rows:
         print(f"  {what:<52} {rss:7.1f} {peak:7.1f}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="less garbage, a shorter outage")
+    asyncio.run(main(QUICK if parser.parse_args().quick else Plan()))

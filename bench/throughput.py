@@ -1,100 +1,164 @@
 """Ingest throughput: how fast door events are stored (and alerted) when they pour in.
 
-Run: ``make bench`` (or ``python -m bench.throughput``). Native door events at QoS 1.
+Run: ``make bench`` (or ``python -m bench.throughput``). Native door events at QoS 1
+(bench/backlog.py), against the limit measured on the same broker in the same run (bench/raw.py).
 - live: one publisher with a window of 2,000 unacknowledged messages while the gateway runs;
   publisher, broker and gateway share the machine, so the slowest of them sets the figure.
 - backlog: the same events queued at the broker while the gateway is stopped, then drained on
-  start: the gateway's own ceiling (first to last receipt, from the event log).
+  start: the gateway's own ceiling (first receipt, from the event log, to all committed).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from bench._harness import rig
+from bench import raw
+from bench._harness import Rig, rig
+from bench.backlog import HOUSEHOLDS, QUICK_N, Drain, N, drain_backlog, publish_all
+from bench.figures import Figure, at_least
 from gateway.store import Store
-from simulators.link import SimLink
 
-N = 20_000
-HOUSEHOLDS = 20
-
-
-def door_events(base_topic: str) -> Iterator[tuple[str, str]]:
-    """N native door events over the community's native doors (h02, h04, …), with seq."""
-    for i in range(N):
-        n = (i % (HOUSEHOLDS // 2)) * 2 + 2
-        body = {"type": "door", "open": (i // (HOUSEHOLDS // 2)) % 2 == 0, "seq": i}
-        yield f"{base_topic}/dev/door-h{n:02d}/event", json.dumps(body)
+GROUP = "ingest: isogate, native door events, QoS 1"
+BACKLOG_TARGET = 0.8  # of the bare client's drain, measured in the same run
+LIVE_TARGET = 0.9  # of the publisher's own rate: the publisher, not the gateway, is the bound
 
 
-def publish_all(port: int, base_topic: str) -> float:
-    """Publish the N events at QoS 1; returns the publish rate."""
-    with SimLink("127.0.0.1", port) as pub:
-        t0 = time.perf_counter()
-        pub.publish_many(door_events(base_topic))
-        return N / (time.perf_counter() - t0)
+class IsogateDrainer:
+    """The gateway of a rig as a :class:`bench.backlog.Drainer`; counts events in its store."""
+
+    def __init__(self, r: Rig) -> None:
+        self.rig = r
+        self.port = r.broker.port
+        self.base_topic = r.settings.base_topic
+        self.startup_cpu = r.cpu_seconds()  # the rig has just seen it healthy
+
+    @property
+    def pid(self) -> int:
+        """The gateway process."""
+        return self.rig.pid
+
+    def stop(self) -> None:
+        """SIGTERM; the session keeps queueing."""
+        self.rig.stop()
+
+    async def start(self) -> None:
+        """Start and wait until healthy."""
+        await self.rig.start()
+
+    def cpu_seconds(self) -> float:
+        """From /proc."""
+        return self.rig.cpu_seconds()
+
+    async def wait_drained(self, n: int, timeout: float) -> tuple[float, int]:
+        """First receipt in the event log → the moment n events were seen committed."""
+        async with Store.open(self.rig.settings.db_url) as store:
+            deadline = time.perf_counter() + timeout
+            while await store.count_events() < n and time.perf_counter() < deadline:
+                await asyncio.sleep(0.02)
+            done = datetime.now(UTC)
+            first, _, stored = await store.receipt_span()
+        return (done - first).total_seconds(), stored
 
 
-async def run(isolated: bool) -> None:
+_backlogs: dict[tuple[bool, int], Drain] = {}
+
+
+async def isogate_backlog(
+    isolated: bool, n: int = N, *, limit_for: list[Drain] | None = None
+) -> Drain:
+    """isogate draining the backlog, in or outside isolation; once per run (bench.peer reuses it).
+
+    With ``limit_for``, the bare client first drains the same backlog on the same broker while
+    the gateway is stopped, and its figures are appended there.
+    """
+    key = (isolated, n)
+    if key not in _backlogs or limit_for is not None:
+        async with rig(HOUSEHOLDS, isolated=isolated) as r:
+            d = IsogateDrainer(r)
+
+            async def bare() -> None:
+                if limit_for is not None:
+                    limit_for.append(await asyncio.to_thread(raw.measure, d.port, n))
+
+            _backlogs[key] = await drain_backlog(d, n, bare)
+    return _backlogs[key]
+
+
+async def live(isolated: bool, n: int = N) -> tuple[Drain, int, int]:
+    """isogate storing n events as they are published: (drain, alerts, their repeat counts)."""
     async with rig(HOUSEHOLDS, isolated=isolated) as r:
         s = r.settings
         cpu0 = r.cpu_seconds()
         t0 = time.perf_counter()
-        rate = await asyncio.to_thread(publish_all, r.broker.port, s.base_topic)
+        rate = await asyncio.to_thread(publish_all, r.broker.port, s.base_topic, n)
         async with Store.open(s.db_url) as store:
-            while await store.count_events() < N:
+            while await store.count_events() < n and time.perf_counter() - t0 < 300:
                 await asyncio.sleep(0.05)
-                if time.perf_counter() - t0 > 300:
-                    break
             stored = await store.count_events()
             alerts = await store.list_alerts(limit=1000)
         elapsed = time.perf_counter() - t0
         cpu = r.cpu_seconds() - cpu0
-    what = (
-        "under isolation (every opening a breach repeat, on the all-alerts topic)"
-        if isolated
-        else "outside isolation (stored, no alerts)"
-    )
-    print(f"{N} door events {what}:")
-    print(
-        f"  stored {stored} in {elapsed:.2f} s → {stored / elapsed:,.0f} events/s "
-        f"(publisher alone {rate:,.0f}/s); gateway CPU {cpu / N * 1e6:.0f} µs/event; "
-        f"alerts {len(alerts)} with counts {sum(a.count for a in alerts)}"
-    )
+    return Drain(stored, elapsed, cpu, rate), len(alerts), sum(a.count for a in alerts)
 
 
-async def backlog(isolated: bool) -> None:
-    async with rig(HOUSEHOLDS, isolated=isolated) as r:
-        s = r.settings
-        r.stop()
-        await asyncio.to_thread(publish_all, r.broker.port, s.base_topic)
-        await r.start()
-        cpu0 = r.cpu_seconds()
-        async with Store.open(s.db_url) as store:
-            deadline = time.perf_counter() + 300
-            while await store.count_events() < N and time.perf_counter() < deadline:
-                await asyncio.sleep(0.02)
-            done = datetime.now(UTC)
-            first, _, stored = await store.receipt_span()
-        cpu = r.cpu_seconds() - cpu0
-    what = "breach repeats, each published" if isolated else "stored, no alerts"
-    # From the first message received to the moment all were seen committed.
-    span = (done - first).total_seconds()
-    print(
-        f"backlog of {N} door events drained ({what}): {stored} in {span:.2f} s → "
-        f"{stored / span:,.0f} events/s; gateway CPU {cpu / N * 1e6:.0f} µs/event"
-    )
+def _what(isolated: bool) -> str:
+    return "breach repeats, each published" if isolated else "stored, no alerts"
+
+
+async def figures(quick: bool = False) -> list[Figure]:
+    """The limit (bare client, same broker), then isogate live and backlog, with and without
+    breaches."""
+    n = QUICK_N if quick else N
+    limits: list[Drain] = []
+    stored = await isogate_backlog(False, n, limit_for=limits)
+    bare = limits[0]
+    breaches = await isogate_backlog(True, n)
+    out = raw.limit_figures(bare, n)
+    for isolated in (False, True):
+        d, _, _ = await live(isolated, n)
+        out.append(
+            Figure(
+                GROUP,
+                f"live, {_what(isolated)}",
+                d.rate,
+                "events/s",
+                limit=bare.publish_rate,
+                target=f"≥ {LIVE_TARGET * 100:.0f} % of limit",
+                ok=at_least(d.rate, LIVE_TARGET * bare.publish_rate),
+                note=f"publisher meanwhile {d.publish_rate:,.0f}/s; CPU {d.cpu_us:.0f} µs/event",
+            )
+        )
+    for isolated, d in ((False, stored), (True, breaches)):
+        target = None if isolated else f"≥ {BACKLOG_TARGET * 100:.0f} % of limit"
+        out += [
+            Figure(
+                GROUP,
+                f"backlog drain, {_what(isolated)}",
+                d.rate,
+                "events/s",
+                limit=bare.rate,
+                target=target,
+                ok=None if isolated else at_least(d.rate, BACKLOG_TARGET * bare.rate),
+                note=f"{d.count:,} of {n:,} in {d.seconds:.2f} s",
+            ),
+            Figure(
+                GROUP,
+                f"backlog CPU, {_what(isolated)}",
+                d.cpu_us,
+                "µs/event",
+                limit=bare.cpu_us,
+                note=f"gateway process; peak RSS {d.peak_rss_mib:.0f} MiB",
+            ),
+        ]
+    return out
 
 
 async def main() -> None:
-    await run(isolated=False)
-    await run(isolated=True)
-    await backlog(isolated=False)
-    await backlog(isolated=True)
+    for f in await figures():
+        limit = f" (limit {f.limit:,.0f})" if f.limit is not None else ""
+        print(f"{f.group} — {f.name}: {f.value:,.0f} {f.unit}{limit}  {f.note}")
 
 
 if __name__ == "__main__":
