@@ -94,7 +94,7 @@ def demo_site(households: int) -> Site:
                         "id": f"therm-r{i:02d}",
                         "kind": "thermometer",
                         "protocol": "ble",
-                        "address": _mac(i),
+                        "address": demo_mac(i),
                         "resident": f"r{i:02d}",
                     },
                 ],
@@ -123,8 +123,9 @@ def demo_site(households: int) -> Site:
     )
 
 
-def _mac(i: int) -> str:
-    return f"A4:C1:38:00:00:{i:02X}"
+def demo_mac(i: int) -> str:
+    """Household i's thermometer: the last three bytes of the MAC count households (16 M)."""
+    return f"A4:C1:38:{i >> 16 & 0xFF:02X}:{i >> 8 & 0xFF:02X}:{i & 0xFF:02X}"
 
 
 # (demo minutes after DEMO_START, what, household, argument, what the audience should see)
@@ -238,7 +239,7 @@ async def _play(
             )
 
         def thermometer(hid: str) -> BleThermometer:
-            return BleThermometer(devices, mac=_mac(int(hid[1:])), omg_base=s.omg_base_topic)
+            return BleThermometer(devices, mac=demo_mac(int(hid[1:])), omg_base=s.omg_base_topic)
 
         for minute, what, hid, arg, note in SCRIPT:
             while clock.now() < DEMO_START + timedelta(minutes=minute):

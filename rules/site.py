@@ -6,6 +6,7 @@ Times without an offset are in the site's ``timezone``; after validation every d
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -30,9 +31,40 @@ Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in
 
 
 class Strict(BaseModel):
-    """Base of every site model: a typo in a key fails loudly."""
+    """Base of every site model: a typo in a key fails loudly.
+
+    A site of 50,000 households is a quarter of a million of these, and half the memory of each
+    was its own set of the field names it was given (``model_fields_set``): instances given the
+    same fields now share one set. Site models are not assigned to after validation (changes go
+    through ``model_copy``), which copies the set, so the sharing is never visible.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=False)
+
+    _shared: ClassVar[tuple[str, ...]] = ()
+    """Fields whose values repeat across a site (a staff id, a default): kept once."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Share the set of given field names, and the values of ``_shared`` fields."""
+        given = self.__pydantic_fields_set__
+        object.__setattr__(
+            self, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(given), given)
+        )
+        values = self.__dict__
+        for name in self._shared:
+            value = values[name]
+            if isinstance(value, str):
+                values[name] = sys.intern(value)
+            elif isinstance(value, float):
+                values[name] = _FLOATS.setdefault(value, value)
+            elif isinstance(value, list):
+                values[name] = [sys.intern(v) if isinstance(v, str) else v for v in value]
+
+
+# Distinct sets of given field names: a few dozen, whatever the size of the site.
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+# Distinct values of shared float fields (a camera's sensitivity): a handful.
+_FLOATS: dict[float, float] = {}
 
 
 class Role(StrEnum):
@@ -170,6 +202,7 @@ class Resident(Strict):
     name: str = Field(min_length=1, max_length=64)
     flags: list[str] = Field(default_factory=list)
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,15}$")
+    _shared: ClassVar[tuple[str, ...]] = ("flags",)
 
 
 class Interval(Strict):
@@ -202,6 +235,7 @@ class VisitWindow(Interval):
     reason: str = Field("visit", max_length=64)
     escort: Id | None = None
     _what: ClassVar[str] = "visit"
+    _shared: ClassVar[tuple[str, ...]] = ("reason", "escort")
 
 
 class Device(Strict):
@@ -230,6 +264,7 @@ class Device(Strict):
     )
     fps: float = Field(10, gt=0, le=30, description="Camera: frames analysed per second, at most")
     zone: str | None = Field(None, max_length=64, description="Frigate: the door's zone")
+    _shared: ClassVar[tuple[str, ...]] = ("open_cmd", "sensitivity", "fps", "zone")
 
     @model_validator(mode="after")
     def _consistent(self) -> Device:
@@ -263,6 +298,7 @@ class Household(Strict):
     isolation: Period | None = None
     devices: list[Device] = Field(default_factory=list)
     visits: list[VisitWindow] = Field(default_factory=list)
+    _shared: ClassVar[tuple[str, ...]] = ("officer", "doctor", "technician", "supervisor")
 
     def staff_for(self, role: Role) -> str | None:
         """The household's assigned staff id for a role (watchers come from the roster)."""

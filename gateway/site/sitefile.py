@@ -17,6 +17,9 @@ from gateway.site.partial import validate_partial
 from rules.site import Site
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# libyaml's parser gives the same nodes and marks as PyYAML's pure-Python one, about 20× faster:
+# a 50,000-household file composes in seconds instead of minutes.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_site_yaml(
@@ -35,7 +38,7 @@ def read_site_yaml(
         SiteFileError: With every syntax, duplicate-key and validation error found (with
             ``partial``, only when the file is not YAML or not a mapping).
     """
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         lines: dict[str, int] = {}
