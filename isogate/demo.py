@@ -29,6 +29,7 @@ from isogate.settings import Settings
 from rules.site import Site
 from simulators.ble import BleThermometer
 from simulators.broker import EmbeddedBroker, free_port
+from simulators.community import door_of, household_id, thermometer_mac
 from simulators.door import DoorSensor
 from simulators.link import SimLink
 from simulators.police_app import PoliceApp
@@ -51,17 +52,13 @@ def demo_site(households: int) -> Site:
     ]
     hh = []
     for i in range(1, households + 1):
-        hid = f"h{i:02d}"
+        hid = household_id(i)
         street = STREETS[(i - 1) % len(STREETS)]
+        protocol, address = door_of(i)
         door = (
-            {
-                "id": f"door-{hid}",
-                "kind": "door",
-                "protocol": "zigbee2mqtt",
-                "address": f"{hid}_door",
-            }
-            if i % 2
-            else {"id": f"door-{hid}", "kind": "door", "protocol": "native"}
+            {"id": f"door-{hid}", "kind": "door", "protocol": protocol, "address": address}
+            if protocol == "zigbee2mqtt"
+            else {"id": f"door-{hid}", "kind": "door", "protocol": protocol}
         )
         visits = []
         if i == 1:
@@ -123,9 +120,8 @@ def demo_site(households: int) -> Site:
     )
 
 
-def demo_mac(i: int) -> str:
-    """Household i's thermometer: the last three bytes of the MAC count households (16 M)."""
-    return f"A4:C1:38:{i >> 16 & 0xFF:02X}:{i >> 8 & 0xFF:02X}:{i & 0xFF:02X}"
+demo_mac = thermometer_mac
+"""Household i's thermometer."""
 
 
 # (demo minutes after DEMO_START, what, household, argument, what the audience should see)
