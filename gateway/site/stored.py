@@ -54,11 +54,24 @@ async def stored_site(store: Store) -> tuple[int, Site | None]:
         return revision, Site.model_validate({**rest, "staff": staff, "households": households})
 
 
+FREEZE_AT = 5_000
+"""Households from which a compiled site is put out of the cyclic collector's sight."""
+
+
 async def current_directory(store: Store) -> tuple[int, Directory]:
-    """The site compiled for the rules; an empty site before anything was loaded."""
+    """The site compiled for the rules; an empty site before anything was loaded.
+
+    A large site is a million objects that live as long as the site: every full collection
+    walked them all, a pause of 0.6–1.2 s at 50,000 households that a breach alert would wait
+    behind. From ``FREEZE_AT`` households they are frozen (``gc.freeze``) once compiled; they
+    are still freed by reference counting when a new revision replaces them.
+    """
     with bulk():
         revision, site = await stored_site(store)
-        return revision, Directory.build(site or Site())
+        directory = Directory.build(site or Site())
+    if len(directory.households) >= FREEZE_AT:
+        gc.freeze()
+    return revision, directory
 
 
 async def load_file(store: Store, path: Path, at: datetime) -> int:

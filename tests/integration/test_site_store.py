@@ -149,3 +149,23 @@ def test_demo_macs_stay_distinct_and_valid_for_a_large_community() -> None:
     assert len(macs) == 50_000
     assert all(is_mac(m) for m in macs)
     assert demo_mac(1) == "A4:C1:38:00:00:01"  # the small demo's addresses are unchanged
+
+
+async def test_a_large_compiled_site_is_put_out_of_the_collectors_sight(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    """From FREEZE_AT households the compiled site is frozen; a small one is left alone."""
+    from gateway.site import stored
+
+    await save_site(store, demo_site(30), "demo", T0)
+    gc.unfreeze()
+    try:
+        await current_directory(store)
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setattr(stored, "FREEZE_AT", 30)
+        _, directory = await current_directory(store)
+        assert gc.get_freeze_count() > 0
+        household = directory.households["h01"]
+        assert not any(o is household for o in gc.get_objects())  # frozen: not walked
+    finally:
+        gc.unfreeze()
