@@ -106,6 +106,8 @@ async def measure(
             await wait_healthy(settings.http_port, timeout=600)
             ready_s = time.perf_counter() - t0
             start_cpu = r.cpu_seconds()
+            await asyncio.sleep(2)
+            idle_rss, _ = memory(r.pid)
             watched = probes(households, isolated)
             plan = LoadPlan(
                 households,
@@ -155,6 +157,7 @@ async def measure(
             ok=at_most(peak, rss_target) if rss_target else None,
             note=f"RSS at the end {rss:.0f} MiB",
         ),
+        Figure(group, "gateway RSS, site loaded, before the load", idle_rss, "MiB"),
         Figure(group, "door → officer alert p50", statistics.median(lat) if lat else None, "ms"),
         Figure(
             group,
@@ -186,26 +189,26 @@ async def figures(
     return out
 
 
-def _print(figs: list[Figure]) -> None:
-    group = None
-    for f in figs:
-        if f.group != group:
-            group = f.group
-            print(group)
-        value = "—" if f.value is None else f"{f.value:,.1f} {f.unit}"
-        verdict = "" if f.ok is None else ("  ok" if f.ok else "  MISSED")
-        target = f"  (target {f.target}{verdict})" if f.target else ""
-        print(f"  {f.name:<44} {value:>14}{target}  {f.note}")
-
-
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--breaches", type=int, default=BREACHES)
     parser.add_argument("--camera-share", type=float, default=CAMERAS)
     args = parser.parse_args(argv)
-    sizes = tuple(int(s) for s in args.sizes.split(","))
-    _print(await figures(sizes, args.breaches, args.camera_share))
+    for n in (int(s) for s in args.sizes.split(",")):
+        _print(await measure(n, breaches=args.breaches, cameras=args.camera_share))
+
+
+def _print(figs: list[Figure]) -> None:
+    group = None
+    for f in figs:
+        if f.group != group:
+            group = f.group
+            print(group, flush=True)
+        value = "—" if f.value is None else f"{f.value:,.1f} {f.unit}"
+        verdict = "" if f.ok is None else ("  ok" if f.ok else "  MISSED")
+        target = f"  (target {f.target}{verdict})" if f.target else ""
+        print(f"  {f.name:<44} {value:>14}{target}  {f.note}", flush=True)
 
 
 if __name__ == "__main__":
