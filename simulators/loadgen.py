@@ -141,6 +141,7 @@ class LoadGen:
         self._doors: dict[int, DoorSensor] = {}
         self._frames: list[bytes] = []
         self.started_at = 0.0
+        self.failed: BaseException | None = None
 
     # --- lifetime --------------------------------------------------------------------------
 
@@ -154,7 +155,8 @@ class LoadGen:
         self._link.__enter__()
         self._stop.clear()
         self.started_at = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="loadgen", daemon=True)
+        self.failed = None
+        self._thread = threading.Thread(target=self._guarded, name="loadgen", daemon=True)
         self._thread.start()
         return self
 
@@ -171,6 +173,8 @@ class LoadGen:
         if self._link is not None:
             self._link.__exit__(None, None, None)
             self._link = None
+        if self.failed is not None:
+            raise RuntimeError("the load generator stopped on an error") from self.failed
         return self.counts()
 
     def counts(self) -> Tally:
@@ -193,6 +197,12 @@ class LoadGen:
         await asyncio.to_thread(self.stop)
 
     # --- the publisher thread --------------------------------------------------------------
+
+    def _guarded(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # kept for stop() to raise: a thread's error is silent
+            self.failed = exc
 
     def _run(self) -> None:
         p, rng = self.plan, self.rng
