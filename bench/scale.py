@@ -63,7 +63,8 @@ def _children_cpu() -> float:
 def site_file(path: Path, households: int, isolated: float, cameras: float) -> Path:
     """The scaled demo community as a YAML site file, as an operator would load it."""
     site = bench_site(households, isolated=True, isolated_share=isolated, camera_share=cameras)
-    doc = site.model_dump(mode="json", exclude_none=True)
+    # As an operator writes it (SPEC §4): what differs from the defaults, nothing more.
+    doc = site.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     path.write_text(yaml.dump(doc, allow_unicode=True, sort_keys=False, Dumper=yaml.CSafeDumper))
     return path
 

@@ -53,12 +53,13 @@ class Strict(BaseModel):
         values = self.__dict__
         for name in self._shared:
             value = values[name]
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
                 values[name] = sys.intern(value)
-            elif isinstance(value, float):
+            elif kind is float:
                 values[name] = _FLOATS.setdefault(value, value)
-            elif isinstance(value, list):
-                values[name] = [sys.intern(v) if isinstance(v, str) else v for v in value]
+            elif kind is list and value:
+                values[name] = [sys.intern(v) if type(v) is str else v for v in value]
 
 
 # Distinct sets of given field names: a few dozen, whatever the size of the site.

@@ -78,15 +78,22 @@ class _Reader:
             raise UnusualYamlError
         out: dict[Any, object] = {}
         first: dict[tuple[str, str], int] = {}
-        while type(key := self.get()) is not yaml.MappingEndEvent:
-            if type(key) is not yaml.ScalarEvent:
+        get, resolvable = self.get, self.resolvable
+        while (kind := type(key := get())) is not yaml.MappingEndEvent:
+            if kind is not yaml.ScalarEvent:
                 raise UnusualYamlError  # a complex key
-            tag, value = self.scalar(key)
-            if tag == _MERGE:
-                raise UnusualYamlError
-            name = str(key.value)
+            name = key.value
+            if key.tag is None and key.implicit[0] and name and name[0] not in resolvable:
+                tag, k = _STR, name  # the usual key: a plain word
+                if key.anchor is not None:
+                    raise UnusualYamlError
+            else:
+                tag, k = self.scalar(key)
+                if tag == _MERGE:
+                    raise UnusualYamlError
             line = key.start_mark.line + 1
             child = f"{path}.{name}" if path else name
+            value = get()
             if (tag, name) in first:
                 # As the walk did: reported, and its value not looked into; as safe_load does:
                 # the last one kept.
@@ -95,11 +102,23 @@ class _Reader:
                         self.source, line, child, f"duplicate key, first on line {first[tag, name]}"
                     )
                 )
-                out[value] = self.node(self.get(), child, {}, [])
+                out[k] = self.node(value, child, {}, [])
                 continue
             first[tag, name] = line
             lines[child] = line
-            out[value] = self.node(self.get(), child, lines, errors)
+            if type(value) is yaml.ScalarEvent:  # its line is the key's, just recorded
+                text = value.value
+                plain = value.implicit[0]
+                if (
+                    value.tag is None
+                    and value.anchor is None
+                    and (not plain or (text and text[0] not in resolvable))
+                ):
+                    out[k] = text  # quoted, or plain and no resolver looks at it: a string
+                else:
+                    out[k] = self.scalar(value)[1]
+            else:
+                out[k] = self.node(value, child, lines, errors)
         return out
 
     def scalar(self, event: Any) -> tuple[str, object]:
