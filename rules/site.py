@@ -6,15 +6,12 @@ Times without an offset are in the site's ``timezone``; after validation every d
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -25,47 +22,10 @@ from devices.events import normalize_mac as normalize_mac  # the devices' one ru
 from rules.alerts import AlertType, Severity
 from rules.spans import DailySpan as DailySpan  # re-exported: site models use it throughout
 from rules.spans import SpanField, span_of
+from rules.strict import Strict as Strict  # re-exported: the base of every site model
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in its kind")]
-
-
-class Strict(BaseModel):
-    """Base of every site model: a typo in a key fails loudly.
-
-    A site of 50,000 households is a quarter of a million of these, and half the memory of each
-    was its own set of the field names it was given (``model_fields_set``): instances given the
-    same fields now share one set. Site models are not assigned to after validation (changes go
-    through ``model_copy``), which copies the set, so the sharing is never visible.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-    _shared: ClassVar[tuple[str, ...]] = ()
-    """Fields whose values repeat across a site (a staff id, a default): kept once."""
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Share the set of given field names, and the values of ``_shared`` fields."""
-        given = self.__pydantic_fields_set__
-        object.__setattr__(
-            self, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(given), given)
-        )
-        values = self.__dict__
-        for name in self._shared:
-            value = values[name]
-            kind = type(value)
-            if kind is str:
-                values[name] = sys.intern(value)
-            elif kind is float:
-                values[name] = _FLOATS.setdefault(value, value)
-            elif kind is list and value:
-                values[name] = [sys.intern(v) if type(v) is str else v for v in value]
-
-
-# Distinct sets of given field names: a few dozen, whatever the size of the site.
-_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
-# Distinct values of shared float fields (a camera's sensitivity): a handful.
-_FLOATS: dict[float, float] = {}
 
 
 class Role(StrEnum):
@@ -383,15 +343,16 @@ class Site(Strict):
 
     @model_validator(mode="after")
     def _localize(self) -> Site:
+        # Only naive times are set: a site built from validated (already aware) entities, as
+        # the stored site and a merge are, changes nothing and costs one look per time.
         tz = ZoneInfo(self.timezone)
         for shift in self.shifts or []:
-            shift.start, shift.end = _aware(shift.start, tz), _aware(shift.end, tz)
+            _localize(shift, tz)
         for hh in self.households:
             if hh.isolation:
-                hh.isolation.start = _aware(hh.isolation.start, tz)
-                hh.isolation.end = _aware(hh.isolation.end, tz)
+                _localize(hh.isolation, tz)
             for v in hh.visits:
-                v.start, v.end = _aware(v.start, tz), _aware(v.end, tz)
+                _localize(v, tz)
         return self
 
     @property
@@ -400,10 +361,11 @@ class Site(Strict):
         return ZoneInfo(self.timezone)
 
 
-def _aware(t: Any, tz: ZoneInfo) -> Any:
-    if isinstance(t, datetime) and t.tzinfo is None:
-        return t.replace(tzinfo=tz)
-    return t
+def _localize(span: Shift | Interval, tz: ZoneInfo) -> None:
+    for name in ("start", "end"):
+        t = getattr(span, name)
+        if isinstance(t, datetime) and t.tzinfo is None:
+            setattr(span, name, t.replace(tzinfo=tz))
 
 
 def _naive_lt(a: datetime, b: datetime) -> bool:
