@@ -28,6 +28,7 @@ from isogate.settings import Settings
 from rules.site import Site
 from simulators.ble import BleThermometer
 from simulators.broker import EmbeddedBroker, free_port
+from simulators.community import door_of, household_id, thermometer_mac
 from simulators.door import DoorSensor
 from simulators.link import SimLink
 from simulators.police_app import PoliceApp
@@ -50,17 +51,13 @@ def demo_site(households: int) -> Site:
     ]
     hh = []
     for i in range(1, households + 1):
-        hid = f"h{i:02d}"
+        hid = household_id(i)
         street = STREETS[(i - 1) % len(STREETS)]
+        protocol, address = door_of(i)
         door = (
-            {
-                "id": f"door-{hid}",
-                "kind": "door",
-                "protocol": "zigbee2mqtt",
-                "address": f"{hid}_door",
-            }
-            if i % 2
-            else {"id": f"door-{hid}", "kind": "door", "protocol": "native"}
+            {"id": f"door-{hid}", "kind": "door", "protocol": protocol, "address": address}
+            if protocol == "zigbee2mqtt"
+            else {"id": f"door-{hid}", "kind": "door", "protocol": protocol}
         )
         visits = []
         if i == 1:
@@ -93,7 +90,7 @@ def demo_site(households: int) -> Site:
                         "id": f"therm-r{i:02d}",
                         "kind": "thermometer",
                         "protocol": "ble",
-                        "address": _mac(i),
+                        "address": demo_mac(i),
                         "resident": f"r{i:02d}",
                     },
                 ],
@@ -122,8 +119,8 @@ def demo_site(households: int) -> Site:
     )
 
 
-def _mac(i: int) -> str:
-    return f"A4:C1:38:00:00:{i:02X}"
+demo_mac = thermometer_mac
+"""Household i's thermometer."""
 
 
 # (demo minutes after DEMO_START, what, household, argument, what the audience should see)
@@ -237,7 +234,7 @@ async def _play(
             )
 
         def thermometer(hid: str) -> BleThermometer:
-            return BleThermometer(devices, mac=_mac(int(hid[1:])), omg_base=s.omg_base_topic)
+            return BleThermometer(devices, mac=demo_mac(int(hid[1:])), omg_base=s.omg_base_topic)
 
         for minute, what, hid, arg, note in SCRIPT:
             while clock.now() < DEMO_START + timedelta(minutes=minute):

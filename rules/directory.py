@@ -52,11 +52,15 @@ class Directory:
         d = cls(site=site, policy=site.policy or Policy(), shifts=list(site.shifts or []))
         d.households = {h.id: h for h in site.households}
         d.staff = {s.id: s for s in site.staff}
+        by_id, by_wire = d._by_id, d._by_wire
         for hh in site.households:
             for dev in hh.devices:
                 b = Binding(hh, dev)
-                d._by_id[dev.id] = b
-                d._by_wire[(dev.protocol, address_key(dev.protocol, dev.wire_address()))] = b
+                by_id[dev.id] = b
+                wire = dev.wire_address()
+                # A BLE wire address is already the normal MAC that address_key would make.
+                key = wire if dev.protocol is Protocol.BLE else address_key(dev.protocol, wire)
+                by_wire[(dev.protocol, key)] = b
         return d
 
     @property

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -24,15 +22,10 @@ from devices.events import normalize_mac as normalize_mac  # the devices' one ru
 from rules.alerts import AlertType, Severity
 from rules.spans import DailySpan as DailySpan  # re-exported: site models use it throughout
 from rules.spans import SpanField, span_of
+from rules.strict import Strict as Strict  # re-exported: the base of every site model
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Id = Annotated[str, Field(pattern=_ID, description="Stable identifier, unique in its kind")]
-
-
-class Strict(BaseModel):
-    """Base of every site model: a typo in a key fails loudly."""
-
-    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 class Role(StrEnum):
@@ -170,6 +163,7 @@ class Resident(Strict):
     name: str = Field(min_length=1, max_length=64)
     flags: list[str] = Field(default_factory=list)
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,15}$")
+    _shared: ClassVar[tuple[str, ...]] = ("flags",)
 
 
 class Interval(Strict):
@@ -202,6 +196,7 @@ class VisitWindow(Interval):
     reason: str = Field("visit", max_length=64)
     escort: Id | None = None
     _what: ClassVar[str] = "visit"
+    _shared: ClassVar[tuple[str, ...]] = ("reason", "escort")
 
 
 class Device(Strict):
@@ -230,6 +225,7 @@ class Device(Strict):
     )
     fps: float = Field(10, gt=0, le=30, description="Camera: frames analysed per second, at most")
     zone: str | None = Field(None, max_length=64, description="Frigate: the door's zone")
+    _shared: ClassVar[tuple[str, ...]] = ("open_cmd", "sensitivity", "fps", "zone")
 
     @model_validator(mode="after")
     def _consistent(self) -> Device:
@@ -263,6 +259,7 @@ class Household(Strict):
     isolation: Period | None = None
     devices: list[Device] = Field(default_factory=list)
     visits: list[VisitWindow] = Field(default_factory=list)
+    _shared: ClassVar[tuple[str, ...]] = ("officer", "doctor", "technician", "supervisor")
 
     def staff_for(self, role: Role) -> str | None:
         """The household's assigned staff id for a role (watchers come from the roster)."""
@@ -346,15 +343,16 @@ class Site(Strict):
 
     @model_validator(mode="after")
     def _localize(self) -> Site:
+        # Only naive times are set: a site built from validated (already aware) entities, as
+        # the stored site and a merge are, changes nothing and costs one look per time.
         tz = ZoneInfo(self.timezone)
         for shift in self.shifts or []:
-            shift.start, shift.end = _aware(shift.start, tz), _aware(shift.end, tz)
+            _localize(shift, tz)
         for hh in self.households:
             if hh.isolation:
-                hh.isolation.start = _aware(hh.isolation.start, tz)
-                hh.isolation.end = _aware(hh.isolation.end, tz)
+                _localize(hh.isolation, tz)
             for v in hh.visits:
-                v.start, v.end = _aware(v.start, tz), _aware(v.end, tz)
+                _localize(v, tz)
         return self
 
     @property
@@ -363,10 +361,11 @@ class Site(Strict):
         return ZoneInfo(self.timezone)
 
 
-def _aware(t: Any, tz: ZoneInfo) -> Any:
-    if isinstance(t, datetime) and t.tzinfo is None:
-        return t.replace(tzinfo=tz)
-    return t
+def _localize(span: Shift | Interval, tz: ZoneInfo) -> None:
+    for name in ("start", "end"):
+        t = getattr(span, name)
+        if isinstance(t, datetime) and t.tzinfo is None:
+            setattr(span, name, t.replace(tzinfo=tz))
 
 
 def _naive_lt(a: datetime, b: datetime) -> bool:

@@ -36,7 +36,16 @@ class DoorSensor:
         self, is_open: bool, *, ts: float | None = None, wait: bool = True, tamper: bool = False
     ) -> None:
         """The contact reports a state (a change, or the same state again)."""
+        topic, body = self.message(is_open, ts=ts, tamper=tamper)
+        self._send(topic, body, wait=wait)
+
+    def message(
+        self, is_open: bool, *, ts: float | None = None, tamper: bool = False
+    ) -> tuple[str, bytes]:
+        """The topic and payload of a report of a state, without sending it (the sensor takes
+        the state, and a native sensor its next sequence number)."""
         self.is_open = is_open
+        body: dict[str, object]
         if self.flavour == "native":
             self.seq += 1
             body = {
@@ -56,7 +65,7 @@ class DoorSensor:
                 "linkquality": 120,
                 "tamper": tamper,
             }
-        self._send(self._topic(), json.dumps(body).encode(), wait=wait)
+        return self._topic(), json.dumps(body).encode()
 
     def open(self, **kw: object) -> None:
         """The door opens."""

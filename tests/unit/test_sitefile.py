@@ -19,7 +19,7 @@ from gateway.site import (
     parse_site_yaml,
     read_site_yaml,
 )
-from rules.site import Role, Site
+from rules.site import Household, Role, Site
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -356,3 +356,16 @@ def test_garbled_text_is_refused_as_a_site_file_error_never_a_crash(text: str) -
         return
     assert errors
     assert all(e.source == "site.yaml" for e in errors)
+
+
+def test_models_given_the_same_fields_share_one_set_of_them_and_copies_do_not() -> None:
+    """Equal sets of given field names are kept once; a model_copy gets its own."""
+    a = Household.model_validate({"id": "h1", "address": "a", "officer": "p1"})
+    b = Household.model_validate({"id": "h2", "address": "b", "officer": "p1"})
+    c = Household.model_validate({"id": "h3", "address": "c"})
+    assert a.model_fields_set is b.model_fields_set
+    assert c.model_fields_set == {"id", "address"}
+    changed = a.model_copy(update={"doctor": "d1"})
+    assert changed.model_fields_set == {"id", "address", "officer", "doctor"}
+    assert b.model_fields_set == {"id", "address", "officer"}
+    assert a.model_dump(exclude_unset=True) == {"id": "h1", "address": "a", "officer": "p1"}
