@@ -58,6 +58,12 @@ def bench_site(households: int, *, isolated: bool) -> Site:
     """The demo community with no debounce (doors cycle fast here); isolation on or off."""
     doc = demo_site(households).model_dump(mode="json", exclude_none=True)
     doc["policy"]["door_debounce_s"] = 0
+    for i, hh in enumerate(doc["households"], start=1):
+        # The demo's MACs run out at 255 households: three bytes of the number here instead
+        # (the same addresses as the demo's below that).
+        for dev in hh["devices"]:
+            if dev["kind"] == "thermometer":
+                dev["address"] = f"A4:C1:38:{i >> 16 & 255:02X}:{i >> 8 & 255:02X}:{i & 255:02X}"
     if not isolated:
         for hh in doc["households"]:
             hh["isolation"] = {"start": "2020-01-01T00:00+08:00", "end": "2020-01-02T00:00+08:00"}
@@ -65,8 +71,13 @@ def bench_site(households: int, *, isolated: bool) -> Site:
 
 
 @contextlib.asynccontextmanager
-async def rig(households: int = 20, *, isolated: bool = True) -> AsyncIterator[Rig]:
-    """Start mosquitto (repo config) and ``isogate run``; load the community."""
+async def rig(
+    households: int = 20, *, isolated: bool = True, healthy_within: float = 30.0
+) -> AsyncIterator[Rig]:
+    """Start mosquitto (repo config) and ``isogate run``; load the community.
+
+    ``healthy_within``: how long the gateway may take to load the site and answer healthy.
+    """
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "broker") as broker:
         settings = Settings(
             mqtt_url=broker.url,
@@ -80,7 +91,7 @@ async def rig(households: int = 20, *, isolated: bool = True) -> AsyncIterator[R
             )
         r = Rig(broker, settings, start_gateway(settings))
         try:
-            await wait_healthy(settings.http_port)
+            await wait_healthy(settings.http_port, timeout=healthy_within)
             yield r
         finally:
             if r.proc.poll() is None:

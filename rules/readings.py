@@ -292,11 +292,12 @@ def tick(
                 continue
             states[ref.key] = replace(st, missed=st.missed | {window})
             decisions.append(_missed(ref, window, directory, now))
-    # Forget old windows only when one ended, so a tick every few seconds copies nothing.
-    states = {
-        k: replace(s, satisfied=_recent(s.satisfied, now), missed=_recent(s.missed, now))
-        for k, s in states.items()
-    }
+    # Forget old windows only when one ended, so a tick every few seconds copies nothing; a
+    # state with nothing to forget stays the same object (the watch stages only what changed).
+    for k, s in states.items():
+        satisfied, missed = _recent(s.satisfied, now), _recent(s.missed, now)
+        if satisfied is not s.satisfied or missed is not s.missed:
+            states[k] = replace(s, satisfied=satisfied, missed=missed)
     return states, tuple(decisions)
 
 
