@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from devices.events import (
@@ -277,6 +277,14 @@ def same_state(a: Watch, b: Watch) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(st.lists(steps, min_size=1, max_size=80))
+# A reload after the step's first tick: the next tick still looks at everything.
+@example([("tick",), ("reload", 1), ("commit",), ("tick",)])
+# A failed tick forgets no deadline: the left-open door is raised by the next one.
+@example(
+    [("door", "door-h2", True, 100, 0), ("commit",), ("wait", 400)]
+    + [("wait", 120)] * 3
+    + [("tick",), ("fail",), ("tick",), ("commit",), ("tick",)]
+)
 def test_the_deadline_tick_decides_what_the_walk_decided(story):
     """Same story, same decisions (per step, as a multiset), same state, commit or failure."""
     d = SITES[0]
