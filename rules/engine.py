@@ -24,11 +24,12 @@ from rules import camera, care, coverage, door, health, readings
 from rules.alerts import Decision, Raise
 from rules.camera import CameraState
 from rules.care import CareState, Opening
+from rules.checks import MissedCheck, missed_checks
 from rules.coverage import CoverageState
 from rules.directory import Binding, Directory
 from rules.door import DoorReport, DoorState, DoorStep, DoorVerdict
 from rules.health import DeviceHealth
-from rules.readings import MissedCheck, ReadingState, ResidentKey
+from rules.readings import ReadingState, ResidentKey
 from rules.schedule import Lane, Schedule, camera_due, door_due, health_due
 from rules.site import DeviceKind
 from rules.staged import Staged
@@ -290,13 +291,12 @@ class Watch:
         """Missed readings and symptom checks: only at a tick after a reading window ended."""
         d, last = self.directory, self.last_tick
         self.marks = []
-        if last is None or now <= last:
+        if readings.ended_window(d, last, now) is None:
             return ()
-        if readings.last_window_ended(d.policy.reading_windows, last, now, d.tz) is None:
-            return ()
-        residents, more = readings.tick(self.readings, now, d, last)
-        self.readings.replace_all(residents)
-        checked, marks = readings.missed_checks(self.readings, now, d, last)
+        changed, more = readings.missed_readings(self.readings, now, d, last)
+        for key, state in changed.items():
+            self.readings[key] = state
+        checked, marks = missed_checks(self.readings, now, d, last)
         for key, st in checked.items():
             self.readings[key] = st
         self.marks = [m for m in marks if not self._released(m.household)]

@@ -123,7 +123,7 @@ class Schedule:
         self._touched: list[list[str]] | None = None
         self._shifts_on: frozenset[int] | None = None
         self._staged_shifts_on: frozenset[int] | None = None
-        self._marks: tuple[Directory, list[datetime], list[str]] | None = None
+        self._marks: tuple[Directory, list[float], list[str]] | None = None
 
     def reload(self) -> None:
         """A new site revision: the next tick visits everything, even if this step's tick did
@@ -191,13 +191,17 @@ class Schedule:
     def isolation_changes(self, directory: Directory, after: datetime, upto: datetime) -> list[str]:
         """Households whose isolation began or ended in ``(after, upto]``: O(log n + found)."""
         if self._marks is None or self._marks[0] is not directory:
+            # Epoch seconds: sorting aware datetimes asks their zones for offsets at every
+            # comparison, seconds for a large site.
             marks = sorted(
-                (t, hh.id)
+                (t.timestamp(), hh.id)
                 for hh in directory.households.values()
                 if hh.isolation is not None
                 for t in (hh.isolation.start, hh.isolation.end)
             )
             self._marks = (directory, [t for t, _ in marks], [h for _, h in marks])
         _, times, households = self._marks
-        found = households[bisect_right(times, after) : bisect_right(times, upto)]
+        found = households[
+            bisect_right(times, after.timestamp()) : bisect_right(times, upto.timestamp())
+        ]
         return list(dict.fromkeys(found))

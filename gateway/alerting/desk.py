@@ -233,7 +233,10 @@ class AlertDesk(AlertNews):
         not looked at again until it changes or the site does.
         """
         moved = []
-        for key in self._escalations.due(now):
+        keys = self._escalations.due(now)
+        # And the alerts this step changed (their new time is not in the index before install).
+        keys += [a.key for a in self._staged.values()]
+        for key in dict.fromkeys(keys):
             self._looked_at[key] = False
             committed = self._active.get(key)
             if committed is None:
