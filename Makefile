@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.rss
+	$(BIN)/python -m bench.idle
 
 # Door-camera analysis on 200 labelled synthetic scenes (several minutes; not part of `test`).
 bench-camera: $(STAMP)

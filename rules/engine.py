@@ -54,7 +54,8 @@ class Watch:
     (several events of one device in a batch follow each other). The caller records the decisions
     in one transaction, then calls ``install`` once it committed, or ``discard`` if it failed: the
     state is then exactly as last committed, and deciding the same events again decides the same.
-    Staging an event costs O(its changes), never a copy of every device's state.
+    Staging an event costs O(its changes), never a copy of every device's state; a tick costs
+    what is due (rules/schedule.py), never a look at every device.
     """
 
     def __init__(
