@@ -80,8 +80,13 @@ def bench_site(
 
 
 @contextlib.asynccontextmanager
-async def rig(households: int = 20, *, isolated: bool = True) -> AsyncIterator[Rig]:
-    """Start mosquitto (repo config) and ``isogate run``; load the community."""
+async def rig(
+    households: int = 20, *, isolated: bool = True, healthy_within: float = 30.0
+) -> AsyncIterator[Rig]:
+    """Start mosquitto (repo config) and ``isogate run``; load the community.
+
+    ``healthy_within``: how long the gateway may take to load the site and answer healthy.
+    """
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "broker") as broker:
         settings = Settings(
             mqtt_url=broker.url,
@@ -95,7 +100,7 @@ async def rig(households: int = 20, *, isolated: bool = True) -> AsyncIterator[R
             )
         r = Rig(broker, settings, start_gateway(settings))
         try:
-            await wait_healthy(settings.http_port)
+            await wait_healthy(settings.http_port, timeout=healthy_within)
             yield r
         finally:
             if r.proc.poll() is None:

@@ -40,6 +40,9 @@ PERSON = "person"
 STALE_RUN = timedelta(minutes=10)
 """An active run not heard of for this long is forgotten: its end was lost."""
 
+_TICK = timedelta(microseconds=1)
+"""The resolution of time: "more than W old" is "at least W and a microsecond"."""
+
 
 class MotionReport(StrEnum):
     """What a motion report meant, kept beside the event in the log."""
@@ -222,6 +225,25 @@ def tick(
         runs = tuple(replace(r, pending=False) if id(r) in decided else r for r in state.runs)
         state = replace(state, runs=runs)
     return _prune(state, now, window), tuple(decisions)
+
+
+def next_due(state: CameraState, directory: Directory) -> datetime | None:
+    """The first time at which ``tick`` would decide or forget something, as long as the state
+    stays as it is; None for an empty state.
+
+    A pending run is decided W after it began; an opening is forgotten once more than W old, a
+    decided run once more than W after it began and, while active, :data:`STALE_RUN` unheard.
+    """
+    window = _window(directory)
+    times = [o.at + window + _TICK for o in state.openings]
+    for r in state.runs:
+        if r.pending:
+            times.append(r.began + window)
+        elif r.active:
+            times.append(max(r.began + window + _TICK, r.last + STALE_RUN))
+        else:
+            times.append(r.began + window + _TICK)
+    return min(times, default=None)
 
 
 def _motion_at_door(

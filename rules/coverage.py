@@ -12,14 +12,14 @@ their ``start`` (inclusive) to their ``end`` (exclusive), as :mod:`rules.roster`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rules.alerts import AlertType, Clear, Decision, Raise
 from rules.directory import Directory
-from rules.roster import duties
+from rules.roster import duties, shift_active
 from rules.site import Household, Shift
 
 
@@ -34,6 +34,16 @@ class CoverageState:
         return dict(self.gaps).get(household_id)
 
 
+def shifts_on(directory: Directory, t: datetime) -> frozenset[int]:
+    """The positions in the roster of the shifts running at ``t``.
+
+    Who covers which household at ``t`` follows from this set alone, so while it stays the same
+    (and no household's isolation begins or ends) the coverage stays the same.
+    """
+    tz = directory.tz
+    return frozenset(i for i, s in enumerate(directory.shifts) if shift_active(s, t, tz))
+
+
 def uncovered(households: Iterable[Household], directory: Directory, t: datetime) -> list[str]:
     """Ids of the households under isolation at ``t`` that no watcher's shift covers at ``t``.
 
@@ -45,15 +55,23 @@ def uncovered(households: Iterable[Household], directory: Directory, t: datetime
     Returns:
         Household ids, in the order given.
     """
+    running = [directory.shifts[i] for i in sorted(shifts_on(directory, t))]
+    if any(s.households == "all" for s in running):
+        return []  # a shift for all households runs: nobody is uncovered
     return [
         hh.id
         for hh in households
-        if hh.isolation is not None and hh.isolation.contains(t) and not directory.on_duty(hh.id, t)
+        if hh.isolation is not None
+        and hh.isolation.contains(t)
+        and not any(s.covers_household(hh.id) for s in running)
     ]
 
 
 def coverage_tick(
-    state: CoverageState, now: datetime, directory: Directory
+    state: CoverageState,
+    now: datetime,
+    directory: Directory,
+    only: Collection[str] | None = None,
 ) -> tuple[CoverageState, tuple[Decision, ...]]:
     """Raise ``no_watcher_on_duty`` at the start of each gap, once; clear it when it ends.
 
@@ -61,14 +79,22 @@ def coverage_tick(
         state: The previous state (``CoverageState()`` at first).
         now: The time of this tick.
         directory: The site.
+        only: The households whose coverage may have changed since the state was made (their
+            isolation began or ended); None looks at every household and every raised gap.
 
     Returns:
-        The new state and the decisions.
+        The new state (the same object when nothing changed) and the decisions.
     """
     gaps = dict(state.gaps)
-    now_open = set(uncovered(directory.households.values(), directory, now))
+    if only is None:
+        now_open = set(uncovered(directory.households.values(), directory, now))
+        ending = gaps.keys() - now_open
+    else:
+        hhs = [directory.households[h] for h in only if h in directory.households]
+        now_open = set(uncovered(hhs, directory, now))
+        ending = {h for h in only if h in gaps and h not in now_open}
     decisions: list[Decision] = []
-    for hid in sorted(gaps.keys() - now_open):
+    for hid in sorted(ending):
         del gaps[hid]
         hh = directory.households.get(hid)
         watched = hh is not None and hh.isolation is not None and hh.isolation.contains(now)
@@ -88,6 +114,8 @@ def coverage_tick(
                 directory.recipients(AlertType.NO_WATCHER_ON_DUTY, hh, now),
             )
         )
+    if not decisions:
+        return state, ()
     return CoverageState(tuple(sorted(gaps.items()))), tuple(decisions)
 
 

@@ -154,6 +154,40 @@ def tick(
     return _open_checks(state, now, binding, directory)
 
 
+def next_due(
+    state: DoorState, binding: Binding, directory: Directory, after: datetime | None = None
+) -> datetime | None:
+    """The first time at or after ``after`` at which ``tick`` would change the door or decide.
+
+    None when no time would, as long as the state stays as it is (a report changes it; a site
+    reload changes the policy and the period, and the watch computes every deadline again).
+
+    Args:
+        state: The door's state.
+        binding: The door sensor and its household.
+        directory: The site.
+        after: The time of a tick that found nothing to do (None: no lower bound).
+    """
+    if state.moved_at is not None:
+        if state.debounce_from is None:
+            return None  # never judged by time (``_due`` needs both), only by the next report
+        due = state.debounce_from + timedelta(seconds=directory.policy.door_debounce_s)
+        return due if after is None else max(due, after)
+    if not state.open or state.changed_at is None:
+        return None
+    dev, iso = binding.device, binding.household.isolation
+    if dev.open_hold_s is not None:
+        due = state.changed_at + timedelta(seconds=dev.open_hold_s)
+        return due if after is None else max(due, after)
+    if state.left_open_raised or iso is None:
+        return None
+    # Raised once open for door_left_open_s, and only while the period runs.
+    due = max(state.changed_at + timedelta(seconds=directory.policy.door_left_open_s), iso.start)
+    if after is not None:
+        due = max(due, after)
+    return due if due < iso.end else None
+
+
 def _due(state: DoorState, t: datetime, debounce: timedelta) -> bool:
     """Whether a bounced move waits for judgement and its debounce interval ended by ``t``."""
     return (

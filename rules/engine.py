@@ -24,11 +24,13 @@ from rules import camera, care, coverage, door, health, readings
 from rules.alerts import Decision, Raise
 from rules.camera import CameraState
 from rules.care import CareState, Opening
+from rules.checks import MissedCheck, missed_checks
 from rules.coverage import CoverageState
 from rules.directory import Binding, Directory
 from rules.door import DoorReport, DoorState, DoorStep, DoorVerdict
 from rules.health import DeviceHealth
-from rules.readings import MissedCheck, ReadingState, ResidentKey
+from rules.readings import ReadingState, ResidentKey
+from rules.schedule import Lane, Schedule, camera_due, door_due, health_due
 from rules.site import DeviceKind
 from rules.staged import Staged
 
@@ -52,7 +54,8 @@ class Watch:
     (several events of one device in a batch follow each other). The caller records the decisions
     in one transaction, then calls ``install`` once it committed, or ``discard`` if it failed: the
     state is then exactly as last committed, and deciding the same events again decides the same.
-    Staging an event costs O(its changes), never a copy of every device's state.
+    Staging an event costs O(its changes), never a copy of every device's state; a tick costs
+    what is due (rules/schedule.py), never a look at every device.
     """
 
     def __init__(
@@ -84,6 +87,17 @@ class Watch:
         self._ticks: tuple[datetime | None, datetime | None] = (None, last_tick)
         self._staged_coverage: CoverageState | None = None
         self._staged_ticks: tuple[datetime | None, datetime | None] | None = None
+        # When each door, camera and device is next due (rules/schedule.py): built by the
+        # first tick, which visits everything, and kept by every step after.
+        site = lambda: self.directory  # noqa: E731 - the lanes read the site in use
+        self._schedule = Schedule(
+            [
+                Lane(self.doors, door_due, site),
+                Lane(self.cameras, camera_due, site),
+                Lane(self.health, health_due, site),
+            ]
+        )
+        self._door_lane, self._camera_lane, self._health_lane = self._schedule.lanes
 
     @property
     def coverage(self) -> CoverageState:
@@ -103,6 +117,7 @@ class Watch:
 
     def install(self) -> None:
         """The transaction recording the staged decisions committed: make their state current."""
+        self._schedule.capture()
         self.doors.install()
         self.health.install()
         self.readings.install()
@@ -114,9 +129,11 @@ class Watch:
         if self._staged_ticks is not None:
             self._ticks = self._staged_ticks
         self._staged_coverage = self._staged_ticks = None
+        self._schedule.install()
 
     def discard(self) -> None:
         """The transaction failed: drop the staged state, back to exactly the committed one."""
+        self._schedule.capture()
         self.doors.discard()
         self.health.discard()
         self.readings.discard()
@@ -124,6 +141,7 @@ class Watch:
         self.care.discard()
         self.marks = []
         self._staged_coverage = self._staged_ticks = None
+        self._schedule.discard()
 
     def reindex(self, directory: Directory, now: datetime) -> None:
         """A new site revision: keep the state of devices still bound, drop the rest."""
@@ -132,6 +150,8 @@ class Watch:
         self.doors.retain(lambda k: directory.device(k) is not None)
         self.cameras.retain(lambda k: k in directory.households)
         self.care.retain(lambda k: k in directory.households)
+        # Periods, policy and bindings may have changed: the next tick looks at everything.
+        self._schedule.reload()
 
     def on_event(self, binding: Binding, event: Event, at: datetime, now: datetime) -> Outcome:
         """Apply one event of a bound device, staged.
@@ -205,43 +225,94 @@ class Watch:
 
         Doors: a bounced opening judged, an open-only hold run out, a door left open. Motion at
         the door: a camera's run that no door opening claimed within the window.
+
+        Decides what a look at every door, camera, device and household would decide, but
+        visits only those whose deadline has come (and those this step staged): the first tick
+        after a start or a site reload visits everything.
         """
         d = self.directory
+        everything = self._schedule.begin_tick(now)
         out: list[Decision] = []
-        for dev_id, state in list(self.doors.items()):
-            binding = d.device(dev_id)
-            if binding is not None:
-                cs = self.care.get(binding.household.id)
-                new, more = door.tick(state, now, binding, d, cs)
-                if new is not state:
-                    self.doors[dev_id] = new
-                out.extend(more)
-                if state.open and state.moved_at is not None and new.moved_at is None:
-                    # The opening bounces left standing was judged now, as made when it moved.
-                    verdict = door.opening_verdict(binding, state.moved_at, cs)
-                    breach = verdict is DoorVerdict.BREACH
-                    out.extend(self._opening(binding, state.moved_at, breach, now))
-        for hh, cams in list(self.cameras.items()):
-            new_cams, more = camera.tick(cams, now, d)
-            if not (new_cams.openings or new_cams.runs):
-                del self.cameras[hh]
-            elif new_cams is not cams:
-                self.cameras[hh] = new_cams
+        for dev_id in self._door_lane.visit(now, everything):
+            self._tick_door(dev_id, now, out)
+        # After the doors: an opening they judged may have touched a camera (staged, visited).
+        for hh in self._camera_lane.visit(now, everything):
+            self._tick_camera(hh, now, out)
+        if everything:
+            # Also makes a state for every bound device and drops those of unbound ones.
+            devices, more = health.tick(self.health, now, d, self.reference)
+            self.health.replace_all(devices)
             out.extend(more)
-        devices, more = health.tick(self.health, now, d, self.reference)
-        self.health.replace_all(devices)
+        else:
+            for dev_id in self._health_lane.visit(now, everything):
+                self._tick_device(dev_id, now, out)
+        out.extend(self._tick_readings(now))
+        out.extend(self._tick_coverage(now, everything))
+        self._staged_ticks = (self.last_tick, now)
+        return list(self._finish(out))
+
+    def _tick_door(self, dev_id: str, now: datetime, out: list[Decision]) -> None:
+        state = self.doors.get(dev_id)
+        binding = self.directory.device(dev_id)
+        if state is None or binding is None:
+            return
+        cs = self.care.get(binding.household.id)
+        new, more = door.tick(state, now, binding, self.directory, cs)
+        if new is not state:
+            self.doors[dev_id] = new
         out.extend(more)
-        residents, more = readings.tick(self.readings, now, d, self.last_tick)
-        self.readings.replace_all(residents)
+        if state.open and state.moved_at is not None and new.moved_at is None:
+            # The opening bounces left standing was judged now, as made when it moved.
+            verdict = door.opening_verdict(binding, state.moved_at, cs)
+            breach = verdict is DoorVerdict.BREACH
+            out.extend(self._opening(binding, state.moved_at, breach, now))
+
+    def _tick_camera(self, hh: str, now: datetime, out: list[Decision]) -> None:
+        cams = self.cameras.get(hh)
+        if cams is None:
+            return
+        new_cams, more = camera.tick(cams, now, self.directory)
+        if not (new_cams.openings or new_cams.runs):
+            del self.cameras[hh]
+        elif new_cams is not cams:
+            self.cameras[hh] = new_cams
         out.extend(more)
-        checked, marks = readings.missed_checks(self.readings, now, d, self.last_tick)
+
+    def _tick_device(self, dev_id: str, now: datetime, out: list[Decision]) -> None:
+        st = self.health.get(dev_id)
+        binding = self.directory.device(dev_id)
+        if st is None or binding is None:
+            return  # after the first tick every bound device has a state, and only they
+        new, more = health.tick_one(st, now, binding, self.directory)
+        if new is not st:
+            self.health[dev_id] = new
+        out.extend(more)
+
+    def _tick_readings(self, now: datetime) -> tuple[Decision, ...]:
+        """Missed readings and symptom checks: only at a tick after a reading window ended."""
+        d, last = self.directory, self.last_tick
+        self.marks = []
+        if readings.ended_window(d, last, now) is None:
+            return ()
+        changed, more = readings.missed_readings(self.readings, now, d, last)
+        for key, state in changed.items():
+            self.readings[key] = state
+        checked, marks = missed_checks(self.readings, now, d, last)
         for key, st in checked.items():
             self.readings[key] = st
         self.marks = [m for m in marks if not self._released(m.household)]
-        self._staged_coverage, more = coverage.coverage_tick(self.coverage, now, d)
-        out.extend(more)
-        self._staged_ticks = (self.last_tick, now)
-        return list(self._finish(out))
+        return more
+
+    def _tick_coverage(self, now: datetime, everything: bool) -> tuple[Decision, ...]:
+        """Roster gaps: looked at again where the running shifts or an isolation changed."""
+        d = self.directory
+        only = self._schedule.coverage_changes(d, self.last_tick, now, everything)
+        if only == []:
+            return ()  # nobody's coverage can have changed since the last tick
+        state, more = coverage.coverage_tick(self.coverage, now, d, only)
+        if state is not self.coverage:
+            self._staged_coverage = state
+        return more
 
     # --- the isolation's care (rules/care.py) ---------------------------------------------------
 

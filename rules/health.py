@@ -33,6 +33,7 @@ from enum import StrEnum
 
 from devices.events import CameraFault
 from rules.alerts import AlertType, Clear, Decision, Raise
+from rules.deadlines import EARLIEST
 from rules.directory import Binding, Directory
 from rules.site import Device, DeviceKind, Household
 
@@ -139,27 +140,76 @@ def tick(
     out: dict[str, DeviceHealth] = {}
     decisions: list[Decision] = []
     for b in directory.bindings():
-        dev, hh = b.device, b.household
-        st = states.get(dev.id) or DeviceHealth(watched_since=reference)
-        reason = _offline_reason(st, now, b, directory)
-        if reason is not None and not st.offline_raised and _isolated(hh, now):
-            st = replace(st, offline_raised=True)
-            decisions.append(
-                Raise(
-                    AlertType.DEVICE_OFFLINE,
-                    hh.id,
-                    dev.id,
-                    now,
-                    f"设备离线: {hh.address} {KIND_NAMES[dev.kind]} {dev.id} {reason}",
-                    directory.recipients(AlertType.DEVICE_OFFLINE, hh, now),
-                )
-            )
-        elif reason is None and st.offline_raised:
-            st = replace(st, offline_raised=False)
-            back_at = max(t for t in (st.last_seen, st.link_since, st.watched_since) if t)
-            decisions.append(Clear(AlertType.DEVICE_OFFLINE, hh.id, dev.id, back_at, "设备已恢复"))
-        out[dev.id] = st
+        st = states.get(b.device.id) or DeviceHealth(watched_since=reference)
+        st, more = tick_one(st, now, b, directory)
+        out[b.device.id] = st
+        decisions.extend(more)
     return out, tuple(decisions)
+
+
+def tick_one(
+    st: DeviceHealth, now: datetime, binding: Binding, directory: Directory
+) -> tuple[DeviceHealth, tuple[Decision, ...]]:
+    """``tick`` for one bound device: its new state (the same object when nothing changed)."""
+    dev, hh = binding.device, binding.household
+    reason = _offline_reason(st, now, binding, directory)
+    if reason is not None and not st.offline_raised and _isolated(hh, now):
+        raise_ = Raise(
+            AlertType.DEVICE_OFFLINE,
+            hh.id,
+            dev.id,
+            now,
+            f"设备离线: {hh.address} {KIND_NAMES[dev.kind]} {dev.id} {reason}",
+            directory.recipients(AlertType.DEVICE_OFFLINE, hh, now),
+        )
+        return replace(st, offline_raised=True), (raise_,)
+    if reason is None and st.offline_raised:
+        back_at = max(t for t in (st.last_seen, st.link_since, st.watched_since) if t)
+        clear = Clear(AlertType.DEVICE_OFFLINE, hh.id, dev.id, back_at, "设备已恢复")
+        return replace(st, offline_raised=False), (clear,)
+    return st, ()
+
+
+def next_due(
+    st: DeviceHealth, binding: Binding, directory: Directory, after: datetime | None = None
+) -> datetime | None:
+    """The first time at or after ``after`` at which ``tick_one`` would change the state.
+
+    None when no time would, as long as the state stays as it is: a device counts as offline
+    from a time on (its silence, or its offline status, only grows), so ``device_offline`` is
+    due from then while the period runs, and its clear only once the device spoke again.
+
+    Args:
+        st: The device's state.
+        binding: The device and its household.
+        directory: The site.
+        after: The time of a tick that found nothing to do (None: no lower bound).
+    """
+    offline_from = _offline_from(st, binding, directory)
+    if st.offline_raised:
+        if offline_from is None:
+            return None  # offline for a bad frame until a good one comes
+        if after is None:
+            return EARLIEST  # back, maybe: the next tick looks
+        return after if after < offline_from else None
+    iso = binding.household.isolation
+    if iso is None:
+        return None
+    due = iso.start if offline_from is None else max(offline_from, iso.start)
+    if after is not None:
+        due = max(due, after)
+    return due if due < iso.end else None
+
+
+def _offline_from(st: DeviceHealth, binding: Binding, directory: Directory) -> datetime | None:
+    """From when ``_offline_reason`` gives a reason; None when it always does (a bad frame)."""
+    if st.fault is not None:
+        return None
+    heard = st.last_seen or st.watched_since
+    silent = heard + timedelta(seconds=allowance_s(binding.device, directory))
+    if st.link is Link.OFFLINE and st.link_since is not None:
+        return min(silent, st.link_since + timedelta(seconds=directory.policy.offline_grace_s))
+    return silent
 
 
 def on_battery(

@@ -18,14 +18,14 @@ normal reading; the doctor closes it, since a single normal reading does not end
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rules.alerts import AlertType, Clear, Decision, Raise
 from rules.directory import Binding, Directory
-from rules.site import DailySpan, DeviceKind, Household
+from rules.site import DailySpan, DeviceKind, Household, Period
 
 ResidentKey = tuple[str, str]
 """``(household id, resident id)``."""
@@ -35,6 +35,9 @@ ResidentKey = tuple[str, str]
 _KEEP = timedelta(days=2)
 
 _NUMERALS = "零一二三四五六七八九十"
+
+_ROSTER: tuple[Directory, list[tuple[Period, list[ResidentRef]]]] | None = None
+"""The households under isolation and their residents, for the site last asked about."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,10 @@ class ReadingState:
     satisfied: frozenset[Window] = field(default_factory=frozenset)
     missed: frozenset[Window] = field(default_factory=frozenset)  # reported as missed_reading
     checked: frozenset[Window] = field(default_factory=frozenset)  # symptom check done or marked
+
+
+NO_READINGS = ReadingState()
+"""The state of a resident never heard from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,40 +280,58 @@ def tick(
         one ``missed_reading`` per resident, dated at the window's end.
     """
     states = dict(state_by_resident)
-    if last_tick is None or now <= last_tick:
-        return states, ()
-    tz = directory.site.tz
-    window = last_window_ended(directory.policy.reading_windows, last_tick, now, tz)
+    changed, decisions = missed_readings(state_by_resident, now, directory, last_tick)
+    states.update(changed)
+    return states, decisions
+
+
+def missed_readings(
+    state_by_resident: Mapping[ResidentKey, ReadingState],
+    now: datetime,
+    directory: Directory,
+    last_tick: datetime | None,
+) -> tuple[dict[ResidentKey, ReadingState], tuple[Decision, ...]]:
+    """``tick``, returning only the states that changed (nothing at all unless a window ended:
+    then every resident watched for all of it is due, and old windows are forgotten)."""
+    window = ended_window(directory, last_tick, now)
     if window is None:
-        return states, ()
+        return {}, ()
+    changed: dict[ResidentKey, ReadingState] = {}
     decisions: list[Decision] = []
-    for hh in directory.households.values():
-        iso = hh.isolation
-        # A window counts only when the household was isolated for all of it: someone isolated
-        # at 08:00 cannot be blamed for missing a 06:00-10:00 reading.
-        if iso is None or not (iso.start <= window.start and window.end <= iso.end):
+    for ref in watched(directory, window):
+        st = state_by_resident.get(ref.key, NO_READINGS)
+        if window in st.satisfied or window in st.missed:
             continue
-        for ref in residents(hh):
-            st = states.get(ref.key, ReadingState())
-            if window in st.satisfied or window in st.missed:
-                continue
-            states[ref.key] = replace(st, missed=st.missed | {window})
-            decisions.append(_missed(ref, window, directory, now))
-    # Forget old windows only when one ended, so a tick every few seconds copies nothing.
-    states = {
-        k: replace(s, satisfied=_recent(s.satisfied, now), missed=_recent(s.missed, now))
-        for k, s in states.items()
-    }
-    return states, tuple(decisions)
+        changed[ref.key] = replace(st, missed=st.missed | {window})
+        decisions.append(_missed(ref, window, directory, now))
+    # Forget old windows only when one ended, so a tick every few seconds copies nothing; a
+    # state with nothing to forget stays the same object (the watch stages only what changed).
+    cutoff = (now - _KEEP).astimezone(directory.tz)  # the windows' zone: a quick comparison
+    for k, s in state_by_resident.items():
+        s = changed.get(k, s)
+        satisfied, missed = _recent_since(s.satisfied, cutoff), _recent_since(s.missed, cutoff)
+        if satisfied is not s.satisfied or missed is not s.missed:
+            changed[k] = replace(s, satisfied=satisfied, missed=missed)
+    return changed, tuple(decisions)
 
 
-@dataclass(frozen=True, slots=True)
-class MissedCheck:
-    """A reading window ended without a resident's symptom check: marked in the log."""
+def ended_window(directory: Directory, last_tick: datetime | None, now: datetime) -> Window | None:
+    """The reading window that ended since the previous tick, if one did."""
+    if last_tick is None or now <= last_tick:
+        return None
+    return last_window_ended(directory.policy.reading_windows, last_tick, now, directory.tz)
 
-    household: str
-    resident: str
-    window: Window
+
+def watched(directory: Directory, window: Window) -> Iterator[ResidentRef]:
+    """The residents of the households under isolation for all of ``window``: someone isolated
+    at 08:00 cannot be blamed for missing a 06:00-10:00 reading."""
+    global _ROSTER
+    if _ROSTER is None or _ROSTER[0] is not directory:
+        roster = [(hh.isolation, residents(hh)) for hh in directory.households.values()]
+        _ROSTER = (directory, [(iso, refs) for iso, refs in roster if iso is not None and refs])
+    for iso, refs in _ROSTER[1]:
+        if iso.start <= window.start and window.end <= iso.end:
+            yield from refs
 
 
 def symptom_checked(state: ReadingState, at: datetime, directory: Directory) -> ReadingState:
@@ -314,39 +339,12 @@ def symptom_checked(state: ReadingState, at: datetime, directory: Directory) -> 
     window = window_at(directory.policy.reading_windows, at, directory.tz)
     if window is None or window in state.checked:
         return state
-    return replace(state, checked=_recent(state.checked | {window}, at))
+    return checked(state, window, at)
 
 
-def missed_checks(
-    state_by_resident: Mapping[ResidentKey, ReadingState],
-    now: datetime,
-    directory: Directory,
-    last_tick: datetime | None,
-) -> tuple[dict[ResidentKey, ReadingState], tuple[MissedCheck, ...]]:
-    """Mark the reading window that ended since the previous tick for every resident under
-    isolation (all of that window) who gave no symptom check in it; as ``tick`` does readings.
-
-    Returns:
-        The states that changed (the window recorded as marked) and the marks.
-    """
-    if last_tick is None or now <= last_tick:
-        return {}, ()
-    window = last_window_ended(directory.policy.reading_windows, last_tick, now, directory.tz)
-    if window is None:
-        return {}, ()
-    changed: dict[ResidentKey, ReadingState] = {}
-    marks: list[MissedCheck] = []
-    for hh in directory.households.values():
-        iso = hh.isolation
-        if iso is None or not (iso.start <= window.start and window.end <= iso.end):
-            continue
-        for ref in residents(hh):
-            st = state_by_resident.get(ref.key, ReadingState())
-            if window in st.checked:
-                continue
-            changed[ref.key] = replace(st, checked=_recent(st.checked | {window}, now))
-            marks.append(MissedCheck(hh.id, ref.resident_id, window))
-    return changed, tuple(marks)
+def checked(state: ReadingState, window: Window, t: datetime) -> ReadingState:
+    """The state with ``window`` checked (done, or marked missed) at ``t``."""
+    return replace(state, checked=_recent(state.checked | {window}, t))
 
 
 def _missed(ref: ResidentRef, window: Window, directory: Directory, now: datetime) -> Raise:
@@ -381,9 +379,13 @@ def _resident_ref(hh: Household, resident_id: str | None) -> ResidentRef | None:
 
 
 def _recent(windows: frozenset[Window], t: datetime) -> frozenset[Window]:
-    if all(w.end > t - _KEEP for w in windows):
+    return _recent_since(windows, t - _KEEP)
+
+
+def _recent_since(windows: frozenset[Window], cutoff: datetime) -> frozenset[Window]:
+    if all(w.end > cutoff for w in windows):
         return windows
-    return frozenset(w for w in windows if w.end > t - _KEEP)
+    return frozenset(w for w in windows if w.end > cutoff)
 
 
 def _nth(n: int) -> str:

@@ -82,6 +82,10 @@ class Staged(MutableMapping[K, V]):
         """How many entries the staged layer changes."""
         return len(self._staged)
 
+    def staged_keys(self) -> list[K]:
+        """The keys the staged layer changes (set or removed), oldest change first."""
+        return list(self._staged)
+
     def committed(self) -> Mapping[K, V]:
         """The entries as committed, without the staged layer (read only)."""
         return self._committed

@@ -21,6 +21,7 @@ from gateway.store.records import Alert, HistoryEntry, Step, Writes
 from rules import escalation, plans
 from rules.alerts import AlertStatus, AlertType, Clear, Decision, Raise, Seen
 from rules.care import fast_escalation
+from rules.deadlines import Deadlines
 from rules.directory import Directory
 
 
@@ -38,12 +39,17 @@ class AlertDesk(AlertNews):
     def __init__(
         self, directory: Directory, base_topic: str, link: Any = None, bus: Bus | None = None
     ) -> None:
-        self.directory = directory
         self.bus = bus or Bus()
         self.base_topic = base_topic
         self.lock = asyncio.Lock()
         self._link = link or (lambda path: path)
         self._active: dict[tuple[str, str, str], Alert] = {}
+        # When each active alert's ack timeout runs out, so that a tick escalates what is due
+        # without looking at every active alert; keys handed out by the current step's
+        # ``escalate_due`` (True: it does not escalate as things stand, see there).
+        self._escalations: Deadlines[tuple[str, str, str]] = Deadlines()
+        self._looked_at: dict[tuple[str, str, str], bool] = {}
+        self.directory = directory
         # The latest acknowledged, unresolved alert per key: a repeat makes a new alert, but the
         # condition's end (the door closed) still resolves it.
         self._acked: dict[tuple[str, str, str], Alert] = {}
@@ -55,6 +61,17 @@ class AlertDesk(AlertNews):
         # then carry links a phone opens without a login, until they expire.
         self.signed: Callable[[str, datetime], str] | None = None
 
+    @property
+    def directory(self) -> Directory:
+        """The site in use."""
+        return self._directory
+
+    @directory.setter
+    def directory(self, directory: Directory) -> None:
+        # A new site may escalate other severities, or have a household back: look again.
+        self._directory = directory
+        self._escalations.rebuild((k, a.next_escalation_at) for k, a in self._active.items())
+
     # --- lifetime -----------------------------------------------------------------------------
 
     def restore(self, alerts: list[Alert]) -> None:
@@ -65,6 +82,8 @@ class AlertDesk(AlertNews):
             if a.status is AlertStatus.ACKNOWLEDGED:
                 self._acked[a.key] = a
         self._staged.clear()
+        self._looked_at.clear()
+        self._escalations.rebuild((k, a.next_escalation_at) for k, a in self._active.items())
 
     def active(self) -> list[Alert]:
         """Active alerts, as committed."""
@@ -85,11 +104,26 @@ class AlertDesk(AlertNews):
             elif latest is not None and latest.id == alert.id:
                 self._acked.pop(alert.key, None)
             self.bus.publish(AlertChanged(alert, self.payload(alert)))
+        changed = {a.key for a in w.alerts.values()}
+        for key, parked in self._looked_at.items():
+            if parked and key not in changed:
+                self._escalations.set(key, None)
+            else:
+                changed.add(key)
+        self._reschedule(changed)
         self._staged.clear()
 
     def discard(self) -> None:
         """The commit failed: forget what was staged."""
+        self._reschedule(set(self._looked_at))
         self._staged.clear()
+
+    def _reschedule(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """The escalation deadlines of ``keys`` from the committed book."""
+        for key in keys:
+            alert = self._active.get(key)
+            self._escalations.set(key, alert.next_escalation_at if alert is not None else None)
+        self._looked_at.clear()
 
     def _current(self, key: tuple[str, str, str]) -> Alert | None:
         for alert in self._staged.values():
@@ -192,16 +226,30 @@ class AlertDesk(AlertNews):
         return self._resolve(current, "system", d.reason, now, w)
 
     def escalate_due(self, now: datetime, w: Writes) -> list[Alert]:
-        """Move every unacknowledged alert whose ack timeout ran out up the ladder."""
+        """Move every unacknowledged alert whose ack timeout ran out up the ladder.
+
+        Looks only at the alerts whose timeout ran out (an index kept with the book). One that
+        does not escalate as things stand (its severity, its household gone from the site) is
+        not looked at again until it changes or the site does.
+        """
         moved = []
-        for alert in list(self._active.values()):
-            alert = self._staged.get(alert.id, alert)
+        keys = self._escalations.due(now)
+        # And the alerts this step changed (their new time is not in the index before install).
+        keys += [a.key for a in self._staged.values()]
+        for key in dict.fromkeys(keys):
+            self._looked_at[key] = False
+            committed = self._active.get(key)
+            if committed is None:
+                continue
+            alert = self._staged.get(committed.id, committed)
             if alert.status.is_active and escalation.due(
                 alert.escalation_level, alert.next_escalation_at, now, acked=False
             ):
                 up = self._escalate(alert, now, w, "")
                 if up is not None:
                     moved.append(up)
+                else:
+                    self._looked_at[key] = True
         return moved
 
     def escalate(self, alert_ids: Iterable[str], now: datetime, w: Writes, why: str) -> list[Alert]:

@@ -100,6 +100,10 @@ class CameraHub:
         self.base_topic = base_topic
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera")
         self._slots: dict[str, Slot] = {}
+        # Per site revision: the slots by household and the cameras read here, so that neither
+        # an alert nor the readers' follow-up each second walks every camera.
+        self._by_household: dict[str, list[Slot]] = {}
+        self._pulled: list[Device] = []
         self._indexed: Directory | None = None
         self._out = Pending()
         self._unknown: Recent[str, float] = Recent(UNKNOWN_MAX)
@@ -140,12 +144,16 @@ class CameraHub:
             slots[dev.id] = Slot(analyser, b.household.id)
         self._slots = slots
         self._frigate = frigate
+        self._by_household = {}
+        for slot in slots.values():
+            self._by_household.setdefault(slot.household, []).append(slot)
+        self._pulled = [s.analyser.device for s in slots.values() if s.analyser.device.source]
         self._indexed = directory
 
     def pulled(self) -> list[Device]:
         """The bound cameras the gateway reads itself (``protocol: url``)."""
         self.refresh()
-        return [s.analyser.device for s in self._slots.values() if s.analyser.device.source]
+        return self._pulled
 
     def preroll(self, camera_id: str) -> PreRoll | None:
         """A camera's recent frames."""
@@ -156,8 +164,8 @@ class CameraHub:
         """Whether a camera of the household sent a good frame lately (evidence will follow)."""
         self.refresh()
         now = epoch(self.clock.now())
-        for slot in self._slots.values():
-            latest = slot.analyser.preroll.latest() if slot.household == household_id else None
+        for slot in self._by_household.get(household_id, ()):
+            latest = slot.analyser.preroll.latest()
             if latest is not None and now - latest.t <= FRESH_S:
                 return True
         # A Frigate camera gives a snapshot of each person it tracks, when Frigate is known.
