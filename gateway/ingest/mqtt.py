@@ -1,16 +1,15 @@
 """The gateway's MQTT session: paho-mqtt driven by the asyncio loop, with manual acknowledgement.
 
-paho runs on the event loop's own selector (no network thread), so a received message, its
-commit and its PUBACK all happen on one thread. With ``manual_ack`` a QoS 1 message is
-acknowledged to the broker only when the pipeline says it is committed; a gateway killed before
-that gets the message again from its persistent session.
+paho runs on the event loop's own selector (no network thread; :mod:`gateway.ingest.wire`), so
+a received message, its commit and its PUBACK all happen on one thread. With ``manual_ack`` a
+QoS 1 message is acknowledged to the broker only when the pipeline says it is committed; a
+gateway killed before that gets the message again from its persistent session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway import metrics
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
+from gateway.ingest.wire import BufferedClient, LoopDriver
 
 log = logging.getLogger("isogate.mqtt")
 
@@ -106,7 +106,7 @@ class MqttSession:
         self._clean = clean
         self._keepalive = keepalive
         self._backoff_cap = backoff_cap_s
-        self._client = mqtt.Client(
+        self._client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean,
@@ -123,10 +123,7 @@ class MqttSession:
         self._client.on_disconnect = self._disconnected
         self._client.on_message = self._message
         self._client.on_publish = self._published
-        self._client.on_socket_open = self._socket_open
-        self._client.on_socket_close = self._socket_close
-        self._client.on_socket_register_write = self._want_write
-        self._client.on_socket_unregister_write = self._done_write
+        self._driver = LoopDriver(self._client)
         self._pending: dict[int, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._up = asyncio.Event()
@@ -134,13 +131,12 @@ class MqttSession:
         self._down.set()
         self._was_up = False
         self._generation = 0
-        self._reading = True
-        self._sock: Any = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> MqttSession:
         self._loop = asyncio.get_running_loop()
+        self._driver.attach(self._loop)
         return self
 
     async def run(self) -> None:
@@ -216,46 +212,7 @@ class MqttSession:
             if self._client.socket() is not None:
                 self._client.loop_misc()
 
-    # --- paho callbacks (all on the event loop thread but socket_open, see _socket_open) -----
-
-    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run a selector change on the loop thread (paho's connect runs in an executor)."""
-        assert self._loop is not None
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            fn(*args)
-        else:
-            self._loop.call_soon_threadsafe(fn, *args)
-
-    def _socket_open(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        # Small alert packets must not wait on Nagle + delayed ACK.
-        if hasattr(sock, "setsockopt"):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        assert self._loop is not None
-        self._sock = sock
-        if self._reading:
-            self._on_loop(self._loop.add_reader, sock.fileno(), client.loop_read)
-
-    def _socket_close(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        assert self._loop is not None
-        self._sock = None
-        fd = sock.fileno()
-        if fd >= 0:
-            self._on_loop(self._loop.remove_reader, fd)
-            self._on_loop(self._loop.remove_writer, fd)
-
-    def _want_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        assert self._loop is not None
-        self._on_loop(self._loop.add_writer, sock.fileno(), client.loop_write)
-
-    def _done_write(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        assert self._loop is not None
-        fd = sock.fileno()
-        if fd >= 0:
-            self._on_loop(self._loop.remove_writer, fd)
+    # --- paho callbacks (on the event loop thread) ---------------------------------------------
 
     def _connected(self, client: mqtt.Client, _ud: Any, flags: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
@@ -303,15 +260,11 @@ class MqttSession:
 
     def pause_reading(self) -> None:
         """Stop reading the socket: the broker's window fills and it holds the rest for us."""
-        if self._reading and self._sock is not None and self._loop is not None:
-            self._loop.remove_reader(self._sock.fileno())
-        self._reading = False
+        self._driver.pause()
 
     def resume_reading(self) -> None:
         """Read the socket again after :meth:`pause_reading`."""
-        if not self._reading and self._sock is not None and self._loop is not None:
-            self._loop.add_reader(self._sock.fileno(), self._client.loop_read)
-        self._reading = True
+        self._driver.resume()
 
     def _published(self, _c: mqtt.Client, _ud: Any, mid: int, _rc: Any, _p: Any) -> None:
         fut = self._pending.pop(mid, None)
