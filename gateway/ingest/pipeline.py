@@ -364,8 +364,12 @@ class Pipeline:
         self, binding: Binding, event: Event, at: datetime, touched: dict[str, DeviceStatus]
     ) -> None:
         dev_id = binding.device.id
-        prev = touched.get(dev_id) or self.devices.get(dev_id)
-        d = replace(prev) if prev else DeviceStatus(dev_id, binding.household.id)
+        d = touched.get(dev_id)
+        if d is None:
+            # The batch's own copy, changed in place by its later events: the installed state
+            # is never touched before the commit.
+            prev = self.devices.get(dev_id)
+            d = replace(prev) if prev else DeviceStatus(dev_id, binding.household.id)
         d.household_id = binding.household.id
         if isinstance(event, FrameEvent) and event.frames == 0:
             touched[dev_id] = d  # only bad frames: no sign of a working camera

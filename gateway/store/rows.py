@@ -132,6 +132,22 @@ def alert_from(r: Any) -> Alert:
     )
 
 
+def device_row(d: DeviceStatus) -> dict[str, Any]:
+    """A device-state row."""
+    return {
+        "device_id": d.device_id,
+        "household_id": d.household_id,
+        "last_seen": to_epoch(d.last_seen),
+        "online": d.online,
+        "status_at": to_epoch(d.status_at),
+        "battery": d.battery,
+        "door_open": d.door_open,
+        "door_changed_at": to_epoch(d.door_changed_at),
+        "last_celsius": d.last_celsius,
+        "last_reading_at": to_epoch(d.last_reading_at),
+    }
+
+
 def device_from(r: Any) -> DeviceStatus:
     """A device's last known state from its row."""
     return DeviceStatus(
