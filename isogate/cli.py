@@ -66,11 +66,13 @@ def _logging(level: str) -> None:
 @app.command()
 def run(config: ConfigOpt = None) -> None:
     """Run the gateway against the configured broker and database."""
+    from gateway import heap
     from isogate.service import Gateway
 
     settings = _settings(config)
     _logging(settings.log_level)
-    asyncio.run(until_signal(Gateway(settings, SystemClock()).run()))
+    gateway = Gateway(settings, SystemClock())
+    asyncio.run(until_signal(gateway.run(on_ready=lambda _running: heap.settle())))
     console.print("gateway stopped")
 
 

@@ -44,10 +44,12 @@ class AlertDesk(AlertNews):
         self.lock = asyncio.Lock()
         self._link = link or (lambda path: path)
         self._active: dict[tuple[str, str, str], Alert] = {}
+        self._active_ids: dict[str, tuple[str, str, str]] = {}  # id → key, for ``find``
         # The latest acknowledged, unresolved alert per key: a repeat makes a new alert, but the
         # condition's end (the door closed) still resolves it.
         self._acked: dict[tuple[str, str, str], Alert] = {}
         self._staged: dict[str, Alert] = {}
+        self._rendered: dict[str, tuple[Alert, dict[str, Any]]] = {}
         # Whether a camera will give evidence for a new alert of this household and type; the
         # alert then links its snapshot (set by the composition root when cameras are watched).
         self.evidence: Callable[[str, AlertType], bool] | None = None
@@ -60,6 +62,7 @@ class AlertDesk(AlertNews):
     def restore(self, alerts: list[Alert]) -> None:
         """Load the unresolved alerts from the store (active ones and acknowledged ones)."""
         self._active = {a.key: a for a in alerts if a.status.is_active}
+        self._active_ids = {a.id: k for k, a in self._active.items()}
         self._acked = {}
         for a in sorted(alerts, key=lambda a: a.raised_at):
             if a.status is AlertStatus.ACKNOWLEDGED:
@@ -74,9 +77,14 @@ class AlertDesk(AlertNews):
         """The store committed ``w``: make its alert changes the book's."""
         for alert in w.alerts.values():
             if alert.status.is_active:
+                replaced = self._active.get(alert.key)
+                if replaced is not None:
+                    self._active_ids.pop(replaced.id, None)
                 self._active[alert.key] = alert
+                self._active_ids[alert.id] = alert.key
             elif self._active.get(alert.key, alert).id == alert.id:
                 self._active.pop(alert.key, None)
+                self._active_ids.pop(alert.id, None)
             latest = self._acked.get(alert.key)
             if alert.status is AlertStatus.ACKNOWLEDGED:
                 # A step ticked on an older acknowledged alert leaves the latest one the latest.
@@ -84,12 +92,14 @@ class AlertDesk(AlertNews):
                     self._acked[alert.key] = alert
             elif latest is not None and latest.id == alert.id:
                 self._acked.pop(alert.key, None)
-            self.bus.publish(AlertChanged(alert, self.payload(alert)))
+            self.bus.publish(AlertChanged(alert, self.rendered(alert)))
         self._staged.clear()
+        self._rendered.clear()
 
     def discard(self) -> None:
         """The commit failed: forget what was staged."""
         self._staged.clear()
+        self._rendered.clear()
 
     def _current(self, key: tuple[str, str, str]) -> Alert | None:
         for alert in self._staged.values():
@@ -260,7 +270,8 @@ class AlertDesk(AlertNews):
         """An active alert by id (staged or committed)."""
         if alert_id in self._staged:
             return self._staged[alert_id]
-        return next((a for a in self._active.values() if a.id == alert_id), None)
+        key = self._active_ids.get(alert_id)
+        return None if key is None else self._active.get(key)
 
     def ack(
         self,

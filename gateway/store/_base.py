@@ -38,9 +38,16 @@ class StoreBase:
                 was = await conn.run_sync(t.upgrade)
             if was != t.SCHEMA_VERSION:
                 log.info("database schema %s → %s", was or "new", t.SCHEMA_VERSION)
-            yield cls(engine)
+            store = cls(engine)
+            try:
+                yield store
+            finally:
+                await store.close()
         finally:
             await engine.dispose()
+
+    async def close(self) -> None:
+        """Give back connections an operation holds for the store's life (none here)."""
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:

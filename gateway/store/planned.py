@@ -30,6 +30,11 @@ class PlannedOps(StoreBase):
             return SqliteDirect(self.statements)
         return None
 
+    async def close(self) -> None:
+        """Give back the connection the SQLite writer holds."""
+        if "_direct" in self.__dict__ and self._direct is not None:
+            await self._direct.close()
+
     async def run_plan(
         self,
         ops: list[Op],
@@ -43,10 +48,9 @@ class PlannedOps(StoreBase):
         if direct is not None:
             prepared = direct.prepare(ops)
             if rest is None:
-                async with self.engine.connect() as conn:
-                    return await direct.run(conn, prepared, commit=True)
+                return await direct.run_alone(self.engine, prepared)
             async with self._tx() as conn:
-                ids = await direct.run(conn, prepared, commit=False)
+                ids = await direct.run(conn, prepared)
                 await rest(conn)
                 return ids
         async with self._tx() as conn:
