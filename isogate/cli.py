@@ -66,13 +66,11 @@ def _logging(level: str) -> None:
 @app.command()
 def run(config: ConfigOpt = None) -> None:
     """Run the gateway against the configured broker and database."""
-    from gateway import heap
     from isogate.service import Gateway
 
     settings = _settings(config)
     _logging(settings.log_level)
-    gateway = Gateway(settings, SystemClock())
-    asyncio.run(until_signal(gateway.run(on_ready=lambda _running: heap.settle())))
+    asyncio.run(until_signal(Gateway(settings, SystemClock(), settle_heap=True).run()))
     console.print("gateway stopped")
 
 

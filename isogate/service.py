@@ -24,6 +24,7 @@ import uvicorn
 
 from api.app import ApiContext, create_app
 from devices.router import Router
+from gateway import heap
 from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
 from gateway.bus import AlertChanged, EventStored
@@ -85,9 +86,12 @@ class _Server(uvicorn.Server):
 class Gateway:
     """Builds the parts from settings and runs them."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, *, settle_heap: bool = False) -> None:
+        """``settle_heap``: once built, keep what start-up made out of the garbage collector's
+        way (``gateway.heap``; for a gateway that has the process to itself)."""
         self.settings = settings
         self.clock = clock
+        self.settle_heap = settle_heap
         self.router = Router(
             settings.base_topic,
             settings.z2m_base_topic,
@@ -167,6 +171,8 @@ class Gateway:
             with contextlib.closing(hub):  # the analysis threads go with the gateway
                 async with session, deliveries, asyncio.TaskGroup() as tg:
                     server = self._http(running)
+                    if self.settle_heap:
+                        heap.settle()  # built; not connected yet, so no message waits on it
 
                     def start(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
                         tg.create_task(supervise(name, work, self.clock, health), name=name)
@@ -249,7 +255,8 @@ class Gateway:
 
     async def _camera(self, r: Running) -> None:
         """Camera analysis to the pipeline, and evidence opened on door and camera alerts."""
-        with r.pipeline.desk.bus.subscribe() as news:
+        # Of the device events, the hub reads only motion (a Frigate report fetches a snapshot).
+        with r.pipeline.desk.bus.subscribe(events={"motion"}) as news:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(r.cameras.run(), name="camera.hub")
                 while True:

@@ -23,7 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway import metrics
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
-from gateway.ingest.wire import BufferedClient, LoopDriver
+from gateway.ingest.client import BufferedClient
+from gateway.ingest.wire import LoopDriver
 
 log = logging.getLogger("isogate.mqtt")
 
@@ -122,6 +123,7 @@ class MqttSession:
         self._client.on_connect = self._connected
         self._client.on_disconnect = self._disconnected
         self._client.on_message = self._message
+        self._client.on_received = self._received
         self._client.on_publish = self._published
         self._driver = LoopDriver(self._client)
         self._pending: dict[int, asyncio.Future[None]] = {}
@@ -244,17 +246,13 @@ class MqttSession:
         self._down.set()
 
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
-        inbound = Inbound(
-            msg.topic,
-            bytes(msg.payload),
-            msg.qos,
-            msg.mid,
-            bool(msg.dup),
-            self._clock.now(),
-            self._generation,
-        )
+        self._received(msg.topic, bytes(msg.payload), msg.qos, msg.mid, bool(msg.dup))
+
+    def _received(self, topic: str, payload: bytes, qos: int, mid: int, dup: bool) -> None:
         if self._on_message is not None:
-            self._on_message(inbound)
+            self._on_message(
+                Inbound(topic, payload, qos, mid, dup, self._clock.now(), self._generation)
+            )
 
     # --- flow control -------------------------------------------------------------------------
 
@@ -289,13 +287,25 @@ class MqttSession:
     # --- for the gateway ----------------------------------------------------------------------
 
     def ack(self, message: Inbound) -> None:
-        """Acknowledge a received message to the broker (after its event is committed).
+        """Acknowledge a received message to the broker (after its event is committed)."""
+        self.ack_all([message])
+
+    def ack_all(self, messages: Sequence[Inbound]) -> None:
+        """Acknowledge received messages to the broker (after their events are committed), in
+        one write.
 
         A message that came on an earlier connection is not acknowledged: the broker sends it
         again on this one (marked DUP), and that copy is acknowledged once it is recognised.
         """
-        if message.qos > 0 and message.generation == self._generation and self.connected:
-            self._client.ack(message.mid, message.qos)
+        if not self.connected:
+            return
+        generation = self._generation
+        mids = [m.mid for m in messages if m.qos == 1 and m.generation == generation]
+        if mids:
+            self._client.puback_all(mids)
+        for m in messages:
+            if m.qos == 2 and m.generation == generation:
+                self._client.ack(m.mid, m.qos)
 
     def publish_nowait(
         self, topic: str, payload: bytes | str, qos: int = 1

@@ -52,6 +52,27 @@ class BufferedSocket:
         """Bytes read from the socket that paho has not taken yet."""
         return len(self._in) - self._pos
 
+    def take_packet(self) -> tuple[int, bytes] | None:
+        """The next MQTT packet (its first byte, and what follows its length) when all of it
+        is buffered; else None, and nothing is taken."""
+        data, pos = self._in, self._pos
+        end = len(data)
+        at = pos + 1
+        length, shift = 0, 0
+        while True:
+            if at >= end or shift > 21:  # not buffered yet (or malformed: paho's own path says)
+                return None
+            byte = data[at]
+            length |= (byte & 0x7F) << shift
+            at += 1
+            if not byte & 0x80:
+                break
+            shift += 7
+        if at + length > end:
+            return None
+        self._pos = at + length
+        return data[pos], data[at : at + length]
+
     def recv(self, size: int) -> bytes:
         """Up to ``size`` bytes: from the buffer, else one read of up to ``CHUNK`` bytes.
 
@@ -120,13 +141,6 @@ class BufferedSocket:
         return getattr(self.raw, name)
 
 
-class BufferedClient(mqtt.Client):
-    """paho's client on a :class:`BufferedSocket` (TLS and plain TCP alike)."""
-
-    def _create_socket(self) -> Any:
-        return BufferedSocket(super()._create_socket())
-
-
 class LoopDriver:
     """Drives a :class:`BufferedClient` from an asyncio loop's selector: no network thread.
 
@@ -142,7 +156,7 @@ class LoopDriver:
 
     PACKETS_PER_TURN = 256
 
-    def __init__(self, client: BufferedClient) -> None:
+    def __init__(self, client: mqtt.Client) -> None:
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sock: BufferedSocket | None = None

@@ -32,7 +32,7 @@ class StoreBase:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **_engine_options(url))
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         try:
             async with engine.begin() as conn:
                 was = await conn.run_sync(t.upgrade)
@@ -78,7 +78,8 @@ def _engine_options(url: str) -> dict[str, Any]:
     return {}
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """The settings of every connection to a SQLite store (SQLAlchemy's and the writer's)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode survives a killed process (only a power cut can lose the last commit).

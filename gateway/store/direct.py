@@ -1,17 +1,17 @@
-"""A planned step on SQLite's driver directly: every statement and the commit in one call.
+"""A planned step on SQLite's driver directly: compiled once, run with ``executemany``.
 
 Through SQLAlchemy's asyncio layer every statement is three or four round trips to aiosqlite's
 thread (cursor, execute, fetch, close), each a queue hand-off and a wake-up of the event loop,
 and a step of seven statements spent more on those than on SQLite. Here the statements of a
 :func:`gateway.store.plan.plan` are compiled once by SQLAlchemy for SQLite (text, parameter
-order, type processors such as JSON's) and then run with ``executemany`` on the ``sqlite3``
-connection of a pooled aiosqlite connection, in one call on its thread; a step costs one round
-trip. Errors come back as SQLAlchemy's exception classes, as from the rest of the store.
+order, type processors such as JSON's) and their rows turned into parameter tuples; they run on
+a ``sqlite3`` connection in one go: the store's writer (:mod:`gateway.store.writer`), or, inside
+a transaction SQLAlchemy has open, that connection's aiosqlite thread in one call. Errors come
+back as SQLAlchemy's exception classes, as from the rest of the store.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.plan import Op, Statements
 
@@ -69,20 +69,11 @@ class Prepared:
 
 class SqliteDirect:
     """Compiles planned statements for SQLite (once per statement and set of keys) and runs
-    them on the driver.
-
-    A step of its own (:meth:`run_alone`) runs on the writer: one pooled connection held for
-    the store's life, since checking a connection out of SQLAlchemy's pool and back costs more
-    than the step's statements. aiosqlite runs the calls of one connection one after another
-    on its thread, and each call here is a whole transaction, so steps never interleave.
-    """
+    them on the driver."""
 
     def __init__(self, statements: Statements) -> None:
         self.statements = statements
         self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
-        self._writer: AsyncConnection | None = None
-        self._driver: Any = None  # the writer's aiosqlite connection
-        self._opening = asyncio.Lock()
 
     def _compile(self, op: Op, keys: tuple[str, ...]) -> _Compiled:
         found = self._compiled.get((op.name, keys))
@@ -118,49 +109,20 @@ class SqliteDirect:
     async def run(self, conn: AsyncConnection, prepared: Prepared) -> list[int]:
         """Run a prepared plan inside the transaction ``conn`` has open, in one call on its
         thread; returns the ids of the rows of the op that returns them."""
-        raw = await conn.get_raw_connection()
-        return await _call(raw.driver_connection, prepared, commit=False)
-
-    async def run_alone(self, engine: AsyncEngine, prepared: Prepared) -> list[int]:
-        """Run a prepared plan as a transaction of its own on the writer: committed, or rolled
-        back on error."""
-        writer = self._writer
-        if writer is None or writer.closed or writer.invalidated:
-            await self._open(engine)
-        return await _call(self._driver, prepared, commit=True)
-
-    async def _open(self, engine: AsyncEngine) -> None:
-        async with self._opening:
-            writer = self._writer
-            if writer is None or writer.closed or writer.invalidated:
-                if writer is not None:
-                    await writer.close()
-                writer = await engine.connect()
-                self._driver = (await writer.get_raw_connection()).driver_connection
-                self._writer = writer
-
-    async def close(self) -> None:
-        """Give the writer's connection back (before the engine is disposed of)."""
-        if self._writer is not None:
-            await self._writer.close()
-            self._writer = self._driver = None
+        aio: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            # aiosqlite runs every call on its connection's thread; SQLAlchemy's own adapter
+            # hands its calls over the same way.
+            ids: list[int] = await aio._execute(execute, aio._conn, prepared)
+        except sqlite3.Error as exc:
+            raise translated(exc) from exc
+        return ids
 
 
-async def _call(aio: Any, prepared: Prepared, *, commit: bool) -> list[int]:
-    try:
-        # aiosqlite runs every call on its connection's thread; SQLAlchemy's own adapter
-        # hands its calls over the same way.
-        ids: list[int] = await aio._execute(_run, aio._conn, prepared, commit)
-    except sqlite3.Error as exc:
-        raise _translated(exc) from exc
-    return ids
-
-
-def _run(con: sqlite3.Connection, prepared: Prepared, commit: bool) -> list[int]:
-    """On the database thread: every statement, then the commit."""
+def execute(con: sqlite3.Connection, prepared: Prepared) -> list[int]:
+    """Every statement of a prepared plan, in the transaction ``con`` has open; the ids of the
+    rows of the op that returns them."""
     ids: list[int] = []
-    if commit and con.in_transaction:
-        con.rollback()  # never build on what a failed step may have left open
     cur = con.cursor()
     try:
         for sql, params, returning in prepared.steps:
@@ -170,17 +132,11 @@ def _run(con: sqlite3.Connection, prepared: Prepared, commit: bool) -> list[int]
                     ids.append(int(cur.lastrowid or 0))
             else:
                 cur.executemany(sql, params)
-        if commit:
-            con.commit()
-    except BaseException:
-        if commit:
-            con.rollback()
-        raise
     finally:
         cur.close()
     return ids
 
 
-def _translated(exc: sqlite3.Error) -> BaseException:
+def translated(exc: sqlite3.Error) -> BaseException:
     """The SQLAlchemy exception a statement of the store would have raised."""
     return sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error)

@@ -1,6 +1,7 @@
 """Running planned statements (:mod:`gateway.store.plan`) on the store's engine.
 
-On SQLite (aiosqlite) a plan runs on the driver in one call (:mod:`gateway.store.direct`);
+On SQLite (aiosqlite) a plan runs on the driver in one go (:mod:`gateway.store.direct`), on
+the store's writer (:mod:`gateway.store.writer`) when it is a transaction of its own;
 elsewhere through SQLAlchemy, each op one ``execute`` with all its rows.
 """
 
@@ -11,9 +12,10 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store._base import StoreBase
+from gateway.store._base import StoreBase, sqlite_pragmas
 from gateway.store.direct import SqliteDirect
 from gateway.store.plan import Op, Statements
+from gateway.store.writer import SqliteWriter
 
 
 class PlannedOps(StoreBase):
@@ -30,10 +32,18 @@ class PlannedOps(StoreBase):
             return SqliteDirect(self.statements)
         return None
 
+    @cached_property
+    def _writer(self) -> SqliteWriter | None:
+        """The writer of a SQLite file (an in-memory database has no second connection)."""
+        path = self.engine.url.database
+        if self._direct is None or not path or path == ":memory:" or self.engine.url.query:
+            return None
+        return SqliteWriter(path, sqlite_pragmas)
+
     async def close(self) -> None:
-        """Give back the connection the SQLite writer holds."""
-        if "_direct" in self.__dict__ and self._direct is not None:
-            await self._direct.close()
+        """Close the SQLite writer's connection."""
+        if "_writer" in self.__dict__ and self._writer is not None:
+            self._writer.close()
 
     async def run_plan(
         self,
@@ -47,11 +57,12 @@ class PlannedOps(StoreBase):
         direct = self._direct
         if direct is not None:
             prepared = direct.prepare(ops)
-            if rest is None:
-                return await direct.run_alone(self.engine, prepared)
+            if rest is None and self._writer is not None:
+                return await self._writer.run(prepared)
             async with self._tx() as conn:
                 ids = await direct.run(conn, prepared)
-                await rest(conn)
+                if rest is not None:
+                    await rest(conn)
                 return ids
         async with self._tx() as conn:
             ids = await _through_sqlalchemy(conn, self.statements, ops)
