@@ -8,6 +8,7 @@ queued and written on its own. :class:`BufferedClient` runs on a
 
 - hands every whole packet already buffered to paho's packet handler directly (a partial packet
   takes paho's own reading path);
+- takes a PUBACK's packet id without building a reason code and properties for it;
 - decodes a PUBLISH of QoS 0 or 1 itself and calls ``on_received(topic, payload, qos, mid,
   dup)`` with its fields: no ``MQTTMessage`` is built (QoS 2, MQTT 5 and a client without
   ``on_received`` go through paho's handler and ``on_message``);
@@ -21,11 +22,14 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.exception import MalformedPacket
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.ingest.wire import BufferedSocket
 
@@ -33,6 +37,8 @@ Received = Callable[[str, bytes, int, int, bool], None]
 """``(topic, payload, qos, mid, dup)`` of a received PUBLISH."""
 
 _PUBACK = struct.Struct("!BBH")
+_PUBACK_OK = ReasonCode(PacketTypes.PUBACK)
+_NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
 
 
 class BufferedClient(mqtt.Client):
@@ -99,6 +105,18 @@ class BufferedClient(mqtt.Client):
         with self._msgtime_mutex:
             self._last_bytes_received = time.monotonic()
         return rc
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
+        body = self._in_packet["packet"]
+        if cmd != "PUBACK" or self._protocol == MQTTProtocolVersion.MQTTv5 or len(body) != 2:
+            return super()._handle_pubackcomp(cmd)
+        # MQTT 3.1.1: the packet id alone; paho would build a reason code and properties
+        # for it, which say nothing here (shared ones are passed on).
+        mid = body[0] << 8 | body[1]
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                return self._do_on_publish(mid, _PUBACK_OK, _NO_PROPERTIES)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _handle_publish(self) -> MQTTErrorCode:
         command = self._in_packet["command"]

@@ -344,9 +344,23 @@ class MqttSession:
             PublishError: no PUBACK within ``timeout`` seconds (the message stays with paho and
                 is still sent), or the publish failed.
         """
-        try:
-            # Shielded: a timeout must not cancel the future of a message paho still holds.
-            async with asyncio.timeout(timeout):
-                await asyncio.shield(fut)
-        except TimeoutError:
-            raise PublishError(f"no PUBACK for {topic} within {timeout}s") from None
+        if not fut.done():
+            # A waiter of our own (a timer and a callback), so that neither a timeout nor the
+            # caller's cancellation cancels the future of a message paho still holds.
+            loop = fut.get_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            fut.add_done_callback(wake)
+            timer = loop.call_later(timeout, wake)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                fut.remove_done_callback(wake)
+            if not fut.done():
+                raise PublishError(f"no PUBACK for {topic} within {timeout}s")
+        fut.result()  # the publish's own failure, if it failed

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,7 @@ class BufferedSocket:
         self.on_unsent = on_unsent
         self._in = b""
         self._pos = 0
+        self._eof = False  # the peer closed: seen while filling, told at the next recv
         self._out = bytearray()
 
     # --- reading ------------------------------------------------------------------------------
@@ -54,7 +56,27 @@ class BufferedSocket:
 
     def take_packet(self) -> tuple[int, bytes] | None:
         """The next MQTT packet (its first byte, and what follows its length) when all of it
-        is buffered; else None, and nothing is taken."""
+        is buffered, reading what the socket holds first if need be; else None, and nothing is
+        taken (the end of the stream and errors are left for the next ``recv`` to say)."""
+        found = self._whole_packet()
+        if found is None and self._fill():
+            found = self._whole_packet()
+        return found
+
+    def _fill(self) -> bool:
+        """Append what the socket holds now to the buffer; whether anything came."""
+        try:
+            data: bytes = self.raw.recv(CHUNK)
+        except (*_WOULD_BLOCK, OSError):
+            return False
+        if not data:
+            self._eof = True
+            return False
+        rest = self._in[self._pos :]
+        self._in, self._pos = (rest + data if rest else data), 0
+        return True
+
+    def _whole_packet(self) -> tuple[int, bytes] | None:
         data, pos = self._in, self._pos
         end = len(data)
         at = pos + 1
@@ -82,6 +104,8 @@ class BufferedSocket:
         pos = self._pos
         have = len(self._in) - pos
         if have == 0:
+            if self._eof:
+                return b""
             data: bytes = self.raw.recv(max(size, CHUNK))
             if len(data) <= size:
                 return data
@@ -159,6 +183,7 @@ class LoopDriver:
     def __init__(self, client: mqtt.Client) -> None:
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._sock: BufferedSocket | None = None
         self._reading = True
         self._read_due = False
@@ -170,8 +195,9 @@ class LoopDriver:
         client.on_socket_unregister_write = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop to run on (the session's, known once it is entered)."""
+        """The loop to run on (the session's, known once it is entered), from its thread."""
         self._loop = loop
+        self._loop_thread = threading.get_ident()
 
     @property
     def reading(self) -> bool:
@@ -181,11 +207,8 @@ class LoopDriver:
     def _on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         loop = self._loop
         assert loop is not None
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
+        # By thread, not asyncio.get_running_loop(): on 3.11 that is a getpid() system call.
+        if threading.get_ident() == self._loop_thread:
             fn(*args)
         else:
             loop.call_soon_threadsafe(fn, *args)
