@@ -87,6 +87,8 @@ class SqliteDirect:
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
             proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None and getattr(bind.type, "memoized", False):
+                proc = _memoized(proc)
             if name in keys:
                 fields.append((name, None, proc))
             else:
@@ -117,6 +119,25 @@ class SqliteDirect:
         except sqlite3.Error as exc:
             raise translated(exc) from exc
         return ids
+
+
+MEMO_MAX = 4096
+"""Values whose bound form is kept per memoized processor (then the memory starts again)."""
+
+
+def _memoized(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``proc`` with the result for each value kept (values are hashable: frozen dataclasses)."""
+    memo: dict[Any, Any] = {}
+
+    def bound(value: Any) -> Any:
+        found = memo.get(value, memo)
+        if found is memo:
+            if len(memo) >= MEMO_MAX:
+                memo.clear()
+            found = memo[value] = proc(value)
+        return found
+
+    return bound
 
 
 def execute(con: sqlite3.Connection, prepared: Prepared) -> list[int]:

@@ -19,11 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 from gateway.clock import epoch
 from gateway.store import intake, rows
 from gateway.store import schema as t
 from gateway.store.audit import audit_rows
+from gateway.store.event_data import EventData
 from gateway.store.records import HistoryEntry, Writes
 
 
@@ -38,6 +40,21 @@ class Op:
     name: str
     rows: Sequence[dict[str, Any]]
     returning: bool = False
+
+
+class EventDataJSON(TypeDecorator[EventData]):
+    """The events' ``data`` column, bound from an :class:`EventData`: its JSON object.
+
+    ``memoized``: what it binds depends on the value alone (a frozen dataclass), so an executor
+    may keep the text of values it saw; most door events say the same few things.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+    memoized = True
+
+    def process_bind_param(self, value: EventData | None, dialect: Dialect) -> Any:
+        return None if value is None else value.to_json()
 
 
 def _upsert(dialect: str, table: sa.Table, key: str) -> Any:
@@ -61,7 +78,7 @@ class Statements:
         a, o = t.alerts, t.outbox
         newest = sa.select(sa.func.max(t.rejected.c.id)).scalar_subquery()
         self.by_name: dict[str, Any] = {
-            "events": t.events.insert(),
+            "events": t.events.insert().values(data=sa.bindparam("data", type_=EventDataJSON())),
             "rejected": t.rejected.insert(),
             "rejected_trim": t.rejected.delete().where(
                 t.rejected.c.id <= newest - sa.bindparam("keep", type_=sa.Integer)

@@ -22,7 +22,8 @@ def to_epoch(value: datetime | None) -> float | None:
 
 
 def event_row(e: EventRecord) -> dict[str, Any]:
-    """An event log row."""
+    """An event log row; its ``data`` is the :class:`EventData` itself, which the planned
+    statement binds as its JSON (``gateway.store.plan.EventDataJSON``)."""
     return {
         "received_at": epoch(e.received_at),
         "ts": epoch(e.ts),
@@ -34,7 +35,7 @@ def event_row(e: EventRecord) -> dict[str, Any]:
         "kind": e.kind,
         "seq": e.seq,
         "report": e.report,
-        "data": e.data.to_json(),
+        "data": e.data,
         "digest": e.digest,
         "mid": e.mid,
         "ts_flag": e.ts_flag,

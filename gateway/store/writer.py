@@ -14,7 +14,8 @@ and synced twice, every half second at 50 breaches a second).
 It never waits on the loop: the connection's busy timeout is zero, so a database another
 writer holds (a CLI ``isogate load``, a backup, a lock held by a fault test) answers
 ``SQLITE_BUSY`` at once. The step then goes to the writer's own thread, where it waits as
-long as the store's busy timeout allows, and later steps queue behind it.
+long as the store's busy timeout allows, and later steps queue behind it until the thread is
+done with the connection.
 
 Durability is the store's: WAL with ``synchronous=NORMAL`` (set on this connection as on every
 other), so a commit survives the process being killed.
@@ -26,7 +27,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from gateway.store.direct import Prepared, execute, translated
@@ -55,7 +56,7 @@ class SqliteWriter:
         self._pragmas = pragmas
         self._con: sqlite3.Connection | None = None
         self._patience_ms = 0
-        self._waiting = asyncio.Lock()
+        self._queued: Future[list[int]] | None = None  # the latest step given to the thread
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="isogate-writer")
         self._checkpointer: sqlite3.Connection | None = None  # used on the thread only
         self._checkpointing = False
@@ -79,9 +80,13 @@ class SqliteWriter:
         """Commit a prepared step; returns the ids of the rows of the op that returns them.
 
         Raises SQLAlchemy's exception for what SQLite refused, as the rest of the store does.
+        A caller cancelled while its step waits on the thread leaves the step to finish there
+        (it may still commit); until the thread is done with the connection, later steps
+        queue behind it rather than touch the connection from the loop.
         """
         loop = asyncio.get_running_loop()
-        if not self._waiting.locked():
+        queued = self._queued
+        if queued is None or queued.done():
             try:
                 ids = self._write(prepared)
             except _BusyError:
@@ -89,8 +94,9 @@ class SqliteWriter:
             else:
                 self._checkpoint_soon(loop)
                 return ids
-        async with self._waiting:
-            ids = await loop.run_in_executor(self._thread, self._write_patiently, prepared)
+        job = self._thread.submit(self._write_patiently, prepared)
+        self._queued = job
+        ids = await asyncio.wrap_future(job, loop=loop)
         self._checkpoint_soon(loop)
         return ids
 
