@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,14 +102,27 @@ OVERFLOWED = Overflowed()
 
 
 class Bus:
-    """Subscribers each get a bounded queue of stream items."""
+    """Subscribers each get a bounded queue of stream items.
+
+    A subscriber may take only some kinds of device events (the camera hub: motion); the
+    pipeline asks :meth:`wants_event` before it builds an item for an event nobody takes.
+    """
 
     def __init__(self) -> None:
-        self._subscribers: dict[asyncio.Queue[Any], bool] = {}
+        self._subscribers: dict[asyncio.Queue[Any], tuple[bool, frozenset[str] | None]] = {}
+        self._all_events = 0  # subscribers that take every kind of device event
+        self._event_kinds: Counter[str] = Counter()  # and those that take some kinds
+
+    def wants_event(self, kind: str) -> bool:
+        """Whether any subscriber takes device events of this kind (``EventStored.event``)."""
+        return self._all_events > 0 or self._event_kinds[kind] > 0
 
     def publish(self, item: StreamItem) -> None:
         """Hand an item to every subscriber (a slow one loses its oldest, or is cut off)."""
-        for q, cut in self._subscribers.items():
+        event = item.event if isinstance(item, EventStored) else None
+        for q, (cut, kinds) in self._subscribers.items():
+            if event is not None and kinds is not None and event not in kinds:
+                continue
             if q.full():
                 if cut:
                     while not q.empty():
@@ -120,22 +134,38 @@ class Bus:
             q.put_nowait(item)
 
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[StreamItem]]:
-        """A queue that receives everything published while the block runs."""
-        q: asyncio.Queue[StreamItem] = asyncio.Queue(QUEUE_MAX)
-        self._subscribers[q] = False
+    def _subscribed(
+        self, q: asyncio.Queue[Any], cut: bool, events: Collection[str] | None
+    ) -> Iterator[None]:
+        kinds = None if events is None else frozenset(events)
+        self._subscribers[q] = (cut, kinds)
+        if kinds is None:
+            self._all_events += 1
+        else:
+            self._event_kinds.update(kinds)
         try:
-            yield q
+            yield
         finally:
             self._subscribers.pop(q, None)
+            if kinds is None:
+                self._all_events -= 1
+            else:
+                self._event_kinds.subtract(kinds)
+
+    @contextlib.contextmanager
+    def subscribe(
+        self, events: Collection[str] | None = None
+    ) -> Iterator[asyncio.Queue[StreamItem]]:
+        """A queue that receives everything published while the block runs; of the device
+        events, only those of the kinds in ``events`` when given."""
+        q: asyncio.Queue[StreamItem] = asyncio.Queue(QUEUE_MAX)
+        with self._subscribed(q, False, events):
+            yield q
 
     @contextlib.contextmanager
     def viewer(self) -> Iterator[asyncio.Queue[StreamItem | Overflowed]]:
         """A queue like :meth:`subscribe`'s, which holds only :data:`OVERFLOWED` once more
         than ``QUEUE_MAX`` items wait in it: the viewer missed some and must start again."""
         q: asyncio.Queue[StreamItem | Overflowed] = asyncio.Queue(QUEUE_MAX)
-        self._subscribers[q] = True
-        try:
+        with self._subscribed(q, True, None):
             yield q
-        finally:
-            self._subscribers.pop(q, None)

@@ -70,7 +70,9 @@ def run(config: ConfigOpt = None) -> None:
     settings = _settings(config)
     _logging(settings.log_level)
     # One of a pair (ISOGATE_HA) exits at once with EXIT_LEASE_LOST when its lease is lost.
-    asyncio.run(until_signal(Gateway(settings, SystemClock(), exit_on_lost=True).run()))
+    asyncio.run(
+        until_signal(Gateway(settings, SystemClock(), exit_on_lost=True, settle_heap=True).run())
+    )
     console.print("gateway stopped")
 
 

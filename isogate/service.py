@@ -25,6 +25,7 @@ import uvicorn
 
 from api.app import ApiContext, create_app
 from devices.router import Router
+from gateway import heap
 from gateway.alerting.desk import AlertDesk
 from gateway.alerting.operations import AlertOps
 from gateway.bus import AlertChanged, EventStored
@@ -83,10 +84,21 @@ class Running:
 class Gateway:
     """Builds the parts from settings and runs them."""
 
-    def __init__(self, settings: Settings, clock: Clock, *, exit_on_lost: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        *,
+        exit_on_lost: bool = False,
+        settle_heap: bool = False,
+    ) -> None:
+        """``exit_on_lost``: ``isogate run``, a lost lease ends the process at once.
+        ``settle_heap``: once built, keep what start-up made out of the garbage collector's
+        way (``gateway.heap``; for a gateway that has the process to itself)."""
         self.settings = settings
         self.clock = clock
-        self.exit_on_lost = exit_on_lost  # ``isogate run``: a lost lease ends the process at once
+        self.exit_on_lost = exit_on_lost
+        self.settle_heap = settle_heap
         self.router = Router(
             settings.base_topic,
             settings.z2m_base_topic,
@@ -181,6 +193,8 @@ class Gateway:
             with contextlib.closing(hub):  # the analysis threads go with the gateway
                 async with session, deliveries, asyncio.TaskGroup() as tg:
                     server = self._http(running)
+                    if self.settle_heap:
+                        heap.settle()  # built; not connected yet, so no message waits on it
 
                     def start(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
                         tg.create_task(supervise(name, work, self.clock, health), name=name)
@@ -262,7 +276,8 @@ class Gateway:
 
     async def _camera(self, r: Running) -> None:
         """Camera analysis to the pipeline, and evidence opened on door and camera alerts."""
-        with r.pipeline.desk.bus.subscribe() as news:
+        # Of the device events, the hub reads only motion (a Frigate report fetches a snapshot).
+        with r.pipeline.desk.bus.subscribe(events={"motion"}) as news:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(r.cameras.run(), name="camera.hub")
                 while True:

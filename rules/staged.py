@@ -10,10 +10,11 @@ O(changes), whatever the number of entries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import Final, TypeVar
+from typing import Final, TypeVar, overload
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 class _Removed:
@@ -23,6 +24,7 @@ class _Removed:
 
 
 _REMOVED: Final = _Removed()
+_MISSING: Final = object()
 
 
 class Staged(MutableMapping[K, V]):
@@ -43,6 +45,20 @@ class Staged(MutableMapping[K, V]):
                 raise KeyError(key)
             return value
         return self._committed[key]
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+
+    @overload
+    def get(self, key: K, /, default: V | T) -> V | T: ...
+
+    def get(self, key: K, /, default: object = None) -> object:
+        # Mapping.get goes through __getitem__ and a KeyError for every miss; the rules ask
+        # several times an event, mostly for keys the batch has not staged.
+        value = self._staged.get(key, _MISSING)
+        if value is _MISSING:
+            return self._committed.get(key, default)
+        return default if value is _REMOVED else value
 
     def __setitem__(self, key: K, value: V) -> None:
         self._staged[key] = value

@@ -50,10 +50,12 @@ class AlertDesk(AlertNews):
         self._escalations: Deadlines[tuple[str, str, str]] = Deadlines()
         self._looked_at: dict[tuple[str, str, str], bool] = {}
         self.directory = directory
+        self._active_ids: dict[str, tuple[str, str, str]] = {}  # id → key, for ``find``
         # The latest acknowledged, unresolved alert per key: a repeat makes a new alert, but the
         # condition's end (the door closed) still resolves it.
         self._acked: dict[tuple[str, str, str], Alert] = {}
         self._staged: dict[str, Alert] = {}
+        self._rendered: dict[str, tuple[Alert, dict[str, Any]]] = {}
         # Whether a camera will give evidence for a new alert of this household and type; the
         # alert then links its snapshot (set by the composition root when cameras are watched).
         self.evidence: Callable[[str, AlertType], bool] | None = None
@@ -77,6 +79,7 @@ class AlertDesk(AlertNews):
     def restore(self, alerts: list[Alert]) -> None:
         """Load the unresolved alerts from the store (active ones and acknowledged ones)."""
         self._active = {a.key: a for a in alerts if a.status.is_active}
+        self._active_ids = {a.id: k for k, a in self._active.items()}
         self._acked = {}
         for a in sorted(alerts, key=lambda a: a.raised_at):
             if a.status is AlertStatus.ACKNOWLEDGED:
@@ -93,9 +96,14 @@ class AlertDesk(AlertNews):
         """The store committed ``w``: make its alert changes the book's."""
         for alert in w.alerts.values():
             if alert.status.is_active:
+                replaced = self._active.get(alert.key)
+                if replaced is not None:
+                    self._active_ids.pop(replaced.id, None)
                 self._active[alert.key] = alert
+                self._active_ids[alert.id] = alert.key
             elif self._active.get(alert.key, alert).id == alert.id:
                 self._active.pop(alert.key, None)
+                self._active_ids.pop(alert.id, None)
             latest = self._acked.get(alert.key)
             if alert.status is AlertStatus.ACKNOWLEDGED:
                 # A step ticked on an older acknowledged alert leaves the latest one the latest.
@@ -103,7 +111,7 @@ class AlertDesk(AlertNews):
                     self._acked[alert.key] = alert
             elif latest is not None and latest.id == alert.id:
                 self._acked.pop(alert.key, None)
-            self.bus.publish(AlertChanged(alert, self.payload(alert)))
+            self.bus.publish(AlertChanged(alert, self.rendered(alert)))
         changed = {a.key for a in w.alerts.values()}
         for key, parked in self._looked_at.items():
             if parked and key not in changed:
@@ -112,11 +120,13 @@ class AlertDesk(AlertNews):
                 changed.add(key)
         self._reschedule(changed)
         self._staged.clear()
+        self._rendered.clear()
 
     def discard(self) -> None:
         """The commit failed: forget what was staged."""
         self._reschedule(set(self._looked_at))
         self._staged.clear()
+        self._rendered.clear()
 
     def _reschedule(self, keys: Iterable[tuple[str, str, str]]) -> None:
         """The escalation deadlines of ``keys`` from the committed book."""
@@ -308,7 +318,8 @@ class AlertDesk(AlertNews):
         """An active alert by id (staged or committed)."""
         if alert_id in self._staged:
             return self._staged[alert_id]
-        return next((a for a in self._active.values() if a.id == alert_id), None)
+        key = self._active_ids.get(alert_id)
+        return None if key is None else self._active.get(key)
 
     def ack(
         self,

@@ -31,6 +31,8 @@ class AlertNews:
     _link: Callable[[str], str]
     signed: Callable[[str, datetime], str] | None
     """Signs an API path with an expiry, for links in messages a phone opens without a login."""
+    _rendered: dict[str, tuple[Alert, dict[str, Any]]]
+    """The payload each alert of the step being staged was announced with, for the consoles."""
 
     def link(self, path: str) -> str:
         """A link to an API path as alerts give it (a snapshot's)."""
@@ -69,6 +71,11 @@ class AlertNews:
             "vulnerable": list(alert.vulnerable),
         }
 
+    def rendered(self, alert: Alert) -> dict[str, Any]:
+        """The payload of an alert: the one it was announced with in this step, if it was."""
+        found = self._rendered.get(alert.id)
+        return found[1] if found is not None and found[0] is alert else self.payload(alert)
+
     def _announce(
         self,
         alert: Alert,
@@ -80,7 +87,9 @@ class AlertNews:
         added: tuple[str, ...] = (),
     ) -> None:
         """Queue the news of an alert change on every channel that carries it."""
-        body = json.dumps(self.payload(alert), ensure_ascii=False)
+        payload = self.payload(alert)
+        self._rendered[alert.id] = (alert, payload)
+        body = json.dumps(payload, ensure_ascii=False)
         base = self.base_topic
         targets = [("*", f"{base}/alerts")]
         quiet = change in QUIET

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from devices.events import (
@@ -59,6 +59,19 @@ log = logging.getLogger("isogate.pipeline")
 
 REDELIVERY_WINDOW = timedelta(hours=6)
 LAST_TICK = "watch.last_tick"
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What deciding one batch stages: its writes, and indexes of what it staged so far."""
+
+    w: Writes
+    touched: dict[str, DeviceStatus] = field(default_factory=dict)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    seqs: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(device key, seq) → digest of the first event staged with it."""
+    sent: set[tuple[str, int | None]] = field(default_factory=set)
+    """(digest, packet id) of every message staged."""
 
 
 class Pipeline:
@@ -163,22 +176,20 @@ class Pipeline:
         the same batch, tried again, decides the same.
         """
         async with self.desk.lock:
-            w = Writes()
-            touched: dict[str, DeviceStatus] = {}
-            outcomes: Counter[str] = Counter()
+            b = _Batch(Writes())
             try:
                 for arrival in arrivals:
                     decoded = arrival.decoded
                     if decoded is None:
                         decoded = self.router.decode(arrival.topic, arrival.payload)
-                    await self._take(arrival, decoded, w, touched, outcomes)
-                w.devices = touched
-                items = await self.store.commit(w)
+                    await self._take(arrival, decoded, b)
+                b.w.devices = b.touched
+                items = await self.store.commit(b.w)
             except BaseException:
                 self.discard()
                 raise
-            self.install(w)
-        for outcome, n in outcomes.items():
+            self.install(b.w)
+        for outcome, n in b.outcomes.items():
             metrics.MESSAGES.labels(outcome).inc(n)
         return items
 
@@ -230,116 +241,108 @@ class Pipeline:
         self.watch.install()
         self.seqs.install()
         self.devices.update(w.devices)
+        bus = self.desk.bus
         for e in w.events:
-            self.desk.bus.publish(
-                EventStored(
-                    e.household_id,
-                    e.device_id,
-                    e.kind,
-                    e.report,
-                    e.data,
-                    e.ts.astimezone(self.directory.tz),
+            if bus.wants_event(e.kind):
+                bus.publish(
+                    EventStored(
+                        e.household_id,
+                        e.device_id,
+                        e.kind,
+                        e.report,
+                        e.data,
+                        e.ts.astimezone(self.directory.tz),
+                    )
                 )
-            )
 
-    async def _take(
-        self,
-        arrival: Arrival,
-        decoded: Decoded,
-        w: Writes,
-        touched: dict[str, DeviceStatus],
-        outcomes: Counter[str],
-    ) -> None:
+    async def _take(self, arrival: Arrival, decoded: Decoded, b: _Batch) -> None:
         if isinstance(decoded, Ignored):
-            outcomes["ignored"] += 1
+            b.outcomes["ignored"] += 1
             return
         if isinstance(decoded, Rejected):
-            outcomes["rejected"] += 1
+            b.outcomes["rejected"] += 1
             key = decoded.device.key() if decoded.device else None
-            w.rejected.append(rejected_record(arrival, decoded.reason, key))
+            b.w.rejected.append(rejected_record(arrival, decoded.reason, key))
             return
         dig = digest(arrival.topic, arrival.payload)
-        if arrival.dup and await self._redelivered(dig, arrival, w):
-            outcomes["duplicate"] += 1
+        if arrival.dup and await self._redelivered(dig, arrival, b):
+            b.outcomes["duplicate"] += 1
             return
         accepted = False
         for event in decoded:
-            accepted |= await self._event(arrival, event, dig, w, touched, outcomes)
+            binding = self.directory.bound(event.device)
+            if binding is None:
+                self._unknown(arrival, event, b.w, b.outcomes)
+                continue
+            key = event.device.key()
+            seq = event.seq
+            if seq is not None:
+                if self.seqs.verdict(key, seq) is SeqVerdict.SEEN and await self._repeated(
+                    key, seq, dig, b
+                ):
+                    b.outcomes["duplicate"] += 1
+                    continue
+                self.seqs.add(key, seq)
+                b.seqs.setdefault((key, seq), dig)
+            self._event(arrival, event, binding, key, dig, b)
+            accepted = True
         # One message is counted once, however many events it carried.
-        outcomes["accepted"] += accepted
+        b.outcomes["accepted"] += accepted
 
-    async def _redelivered(self, dig: str, arrival: Arrival, w: Writes) -> bool:
+    async def _redelivered(self, dig: str, arrival: Arrival, b: _Batch) -> bool:
         """Whether a message marked DUP is one already stored (same content, same packet id).
 
         Identical content alone is no proof: a door sensor sends the same bytes at every
         opening, and a second opening can arrive marked DUP when the connection dropped before
         it was acknowledged.
         """
-        if any(e.digest == dig and e.mid == arrival.mid for e in w.events):
+        if (dig, arrival.mid) in b.sent:
             return True
         since = arrival.received_at - REDELIVERY_WINDOW
         return await self.store.is_redelivery(dig, arrival.mid, since)
 
-    async def _event(
-        self,
-        arrival: Arrival,
-        event: Event,
-        dig: str,
-        w: Writes,
-        touched: dict[str, DeviceStatus],
-        outcomes: Counter[str],
-    ) -> bool:
-        """Decide one event; False when it was a duplicate or from an unbound device."""
-        binding = self.directory.bound(event.device)
-        if binding is None:
-            self._unknown(arrival, event, w, outcomes)
-            return False
-        key = event.device.key()
-        if event.seq is not None and not await self._fresh_seq(key, event.seq, dig, w):
-            outcomes["duplicate"] += 1
-            return False
+    async def _repeated(self, key: str, seq: int, dig: str, b: _Batch) -> bool:
+        """Whether a ``(device, seq)`` seen before is the same message again; when it is not,
+        the device restarted its count and its numbers are forgotten."""
+        stored = b.seqs.get((key, seq)) or await self.store.seq_digest(key, seq)
+        if stored is None or stored == dig:
+            return True
+        self.seqs.forget(key)
+        return False
+
+    def _event(
+        self, arrival: Arrival, event: Event, binding: Binding, key: str, dig: str, b: _Batch
+    ) -> None:
+        """Decide one new event of a bound device and stage what it writes."""
         if isinstance(event, StatusEvent) and event.online:
-            prev = touched.get(binding.device.id) or self.devices.get(binding.device.id)
+            prev = b.touched.get(binding.device.id) or self.devices.get(binding.device.id)
             if prev is not None and prev.online is False:
                 self.seqs.forget(key)  # back from offline: it may count from zero again
         at, flag = event_time(event, arrival.received_at, binding, self.behind_limit)
         now = self.clock.now()
         outcome = self.watch.on_event(binding, event, at, now)
-        w.events.append(
+        b.w.events.append(
             EventRecord(
-                received_at=arrival.received_at,
-                ts=at,
-                source=arrival.source,
-                topic=arrival.topic,
-                device_key=key,
-                device_id=binding.device.id,
-                household_id=binding.household.id,
-                kind=event.kind.value,
-                seq=event.seq,
-                report=outcome.report,
-                data=event_data(event),
-                digest=dig,
-                mid=arrival.mid,
-                ts_flag=flag,
+                arrival.received_at,
+                at,
+                arrival.source,
+                arrival.topic,
+                key,
+                binding.device.id,
+                binding.household.id,
+                event.kind.value,
+                event.seq,
+                outcome.report,
+                event_data(event),
+                dig,
+                arrival.mid,
+                flag,
             )
         )
-        self._track(binding, event, at, touched)
+        b.sent.add((dig, arrival.mid))
+        self._track(binding, event, at, b.touched)
         for decision in outcome.decisions:
-            self.desk.apply(decision, now, w)
-        return True
-
-    async def _fresh_seq(self, key: str, seq: int, dig: str, w: Writes) -> bool:
-        """Whether ``(device, seq)`` is news; stages it when it is."""
-        verdict = self.seqs.verdict(key, seq)
-        if verdict is SeqVerdict.SEEN:
-            staged = next((e for e in w.events if e.device_key == key and e.seq == seq), None)
-            stored = staged.digest if staged else await self.store.seq_digest(key, seq)
-            if stored is None or stored == dig:
-                return False  # the same message again
-            # Same number, other content: the device restarted its count.
-            self.seqs.forget(key)
-        self.seqs.add(key, seq)
-        return True
+            self.desk.apply(decision, now, b.w)
 
     def _unknown(self, arrival: Arrival, event: Event, w: Writes, outcomes: Counter[str]) -> None:
         outcomes["unknown_device"] += 1
@@ -364,8 +367,12 @@ class Pipeline:
         self, binding: Binding, event: Event, at: datetime, touched: dict[str, DeviceStatus]
     ) -> None:
         dev_id = binding.device.id
-        prev = touched.get(dev_id) or self.devices.get(dev_id)
-        d = replace(prev) if prev else DeviceStatus(dev_id, binding.household.id)
+        d = touched.get(dev_id)
+        if d is None:
+            # The batch's own copy, changed in place by its later events: the installed state
+            # is never touched before the commit.
+            prev = self.devices.get(dev_id)
+            d = replace(prev) if prev else DeviceStatus(dev_id, binding.household.id)
         d.household_id = binding.household.id
         if isinstance(event, FrameEvent) and event.frames == 0:
             touched[dev_id] = d  # only bad frames: no sign of a working camera

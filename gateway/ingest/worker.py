@@ -191,6 +191,10 @@ class Ingest:
                 await self._handle(batch)
             finally:
                 self._busy_since = None
+            # A batch may run start to end without waiting on anything (the SQLite writer
+            # commits on this thread): let the broker's socket be read between batches, or a
+            # door opening behind a backlog would wait for all of it instead of the next batch.
+            await asyncio.sleep(0)
 
     async def _handle(self, batch: list[Inbound]) -> None:
         acks = [m for m in batch if m.topic.startswith(self.ack_prefix)]
@@ -201,8 +205,7 @@ class Ingest:
                 fresh = await self._settle(arrivals)
         for m in acks:
             await self._settle_ack(m)
-        for m in batch:
-            self.session.ack(m)
+        self.session.ack_all(batch)
         self.outbox.wake(fresh)
 
     def _arrival(self, m: Inbound) -> Arrival:

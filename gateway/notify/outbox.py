@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from gateway import metrics
 from gateway.alerting.desk import AlertDesk
@@ -75,6 +76,7 @@ class Outbox:
         self._done: dict[int, None] = {}
         self._unrecorded: list[int] = []
         self._uncancelled: list[int] = []
+        self._delivered: dict[str, Any] = {}  # the "ok" counter of each channel
 
     def wake(self, fresh: list[OutboxItem] | None = None) -> None:
         """New notices were committed: queue ``fresh`` in their lanes at once (no read back)."""
@@ -244,5 +246,8 @@ class Outbox:
             assert item.id is not None
             await self.store.outbox_retry(item.id, error=error, next_at=next_at, attempts=attempts)
             return False
-        metrics.DELIVERIES.labels(item.channel, "ok").inc()
+        counter = self._delivered.get(item.channel)
+        if counter is None:
+            counter = self._delivered[item.channel] = metrics.DELIVERIES.labels(item.channel, "ok")
+        counter.inc()
         return True

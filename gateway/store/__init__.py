@@ -3,6 +3,15 @@
 SQLite (WAL) through aiosqlite by default; every statement is SQLAlchemy Core so that a
 PostgreSQL URL works the same way. Times are stored as epoch seconds. The operations are
 grouped by aggregate, one module each; :class:`Store` is all of them on one engine.
+
+The hot path (``commit`` of a pipeline step, ``outbox_done``) is planned: one multi-row
+statement per table, built once per dialect (:mod:`gateway.store.plan`). On PostgreSQL the plan
+runs through SQLAlchemy; on SQLite the statements are compiled once by SQLAlchemy and run on the
+driver directly (:mod:`gateway.store.direct`), by the store's own writer connection on the event
+loop's thread (:mod:`gateway.store.writer`), which hands a step to its thread when the database
+is held by another writer. Through SQLAlchemy's asyncio layer a breach step cost 3.3 ms of CPU
+(seven statements, each three or four hand-offs to aiosqlite's thread); planned and direct,
+0.25 ms (``python -m bench.store``).
 """
 
 from __future__ import annotations

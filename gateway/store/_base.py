@@ -35,15 +35,22 @@ class StoreBase:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **_engine_options(url))
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         try:
             async with engine.begin() as conn:
                 was = await conn.run_sync(t.upgrade)
             if was != t.SCHEMA_VERSION:
                 log.info("database schema %s → %s", was or "new", t.SCHEMA_VERSION)
-            yield cls(engine)
+            store = cls(engine)
+            try:
+                yield store
+            finally:
+                await store.close()
         finally:
             await engine.dispose()
+
+    async def close(self) -> None:
+        """Give back connections an operation holds for the store's life (none here)."""
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
@@ -76,7 +83,8 @@ def _engine_options(url: str) -> dict[str, Any]:
     return {}
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """The settings of every connection to a SQLite store (SQLAlchemy's and the writer's)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode survives a killed process (only a power cut can lose the last commit).

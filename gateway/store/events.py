@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.clock import epoch, from_epoch
 from gateway.store import rows
 from gateway.store import schema as t
-from gateway.store._base import StoreBase, _set_meta
-from gateway.store.audit import audit_rows
 from gateway.store.care import write_care
 from gateway.store.handovers import write_handovers
 from gateway.store.intake import keep_bounded
+from gateway.store.plan import plan, rest
+from gateway.store.planned import PlannedOps
 from gateway.store.records import (
     DeviceStatus,
     EventRecord,
@@ -25,69 +25,27 @@ from gateway.store.records import (
 )
 
 
-class EventsOps(StoreBase):
+class EventsOps(PlannedOps):
     """Operations on the event log and the devices' state."""
 
     async def commit(self, w: Writes) -> list[OutboxItem]:
-        """Write one pipeline step atomically; returns the outbox items with their ids."""
-        async with self._tx() as conn:
-            if w.events:
-                await conn.execute(t.events.insert(), [rows.event_row(e) for e in w.events])
-            if w.rejected:
-                await conn.execute(t.rejected.insert(), [rows.rejected_row(r) for r in w.rejected])
+        """Write one pipeline step atomically; returns the outbox items with their ids.
+
+        The step's statements are planned (:mod:`gateway.store.plan`: one statement per table,
+        on SQLite run on the driver in one call); what the plan leaves to SQLAlchemy (unknown
+        devices, handovers, the paperwork) runs in the same transaction.
+        """
+
+        async def write_rest(conn: AsyncConnection) -> None:
             for sighting in w.unknown:
                 await _upsert_unknown(conn, sighting)
-            for status in w.devices.values():
-                await _upsert_device(conn, status)
-            for alert in w.alerts.values():
-                row = rows.alert_row(alert)
-                if alert.id in w.new_alert_ids:
-                    await conn.execute(t.alerts.insert().values(**row))
-                else:
-                    await conn.execute(
-                        t.alerts.update().where(t.alerts.c.id == alert.id).values(**row)
-                    )
-            if w.history:
-                await conn.execute(
-                    t.alert_history.insert(),
-                    [
-                        {
-                            "alert_id": h.alert_id,
-                            "at": epoch(h.at),
-                            "action": h.action,
-                            "by": h.by,
-                            "note": h.note,
-                            "via": h.via,
-                        }
-                        for h in w.history
-                    ],
-                )
-            if w.cancel_outbox_for:
-                await conn.execute(
-                    t.outbox.update()
-                    .where(
-                        t.outbox.c.alert_id.in_(w.cancel_outbox_for),
-                        t.outbox.c.state == "pending",
-                        t.outbox.c.cancel_on_ack.is_(True),
-                    )
-                    .values(state="cancelled")
-                )
-            for key, value in w.meta.items():
-                await _set_meta(conn, key, value)
             await write_handovers(conn, w)
             if w.care:
                 await write_care(conn, w)
-            if w.audit:
-                await conn.execute(t.audit.insert(), audit_rows(w.audit))
             await keep_bounded(conn, w)
-            items: list[OutboxItem] = []
-            if w.outbox:
-                ids = await conn.execute(
-                    t.outbox.insert().returning(t.outbox.c.id, sort_by_parameter_order=True),
-                    [rows.outbox_row(o) for o in w.outbox],
-                )
-                items = [replace(o, id=i) for o, (i,) in zip(w.outbox, ids, strict=True)]
-        return items
+
+        ids = await self.run_plan(plan(w), write_rest if rest(w) else None)
+        return [replace(o, id=i) for o, i in zip(w.outbox, ids, strict=True)]
 
     async def device_statuses(self) -> list[DeviceStatus]:
         """The last known state of every bound device."""
@@ -211,22 +169,3 @@ async def _upsert_unknown(conn: AsyncConnection, s: UnknownSighting) -> None:
                 last_payload=s.payload,
             )
         )
-
-
-async def _upsert_device(conn: AsyncConnection, d: DeviceStatus) -> None:
-    row = {
-        "household_id": d.household_id,
-        "last_seen": rows.to_epoch(d.last_seen),
-        "online": d.online,
-        "status_at": rows.to_epoch(d.status_at),
-        "battery": d.battery,
-        "door_open": d.door_open,
-        "door_changed_at": rows.to_epoch(d.door_changed_at),
-        "last_celsius": d.last_celsius,
-        "last_reading_at": rows.to_epoch(d.last_reading_at),
-    }
-    done = await conn.execute(
-        t.device_state.update().where(t.device_state.c.device_id == d.device_id).values(**row)
-    )
-    if done.rowcount == 0:
-        await conn.execute(t.device_state.insert().values(device_id=d.device_id, **row))

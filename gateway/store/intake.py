@@ -1,7 +1,7 @@
 """The technicians' lists: rejected input and unbound devices, kept bounded.
 
-The bound holds at every commit, not only after a periodic prune: :func:`keep_bounded` runs
-in the transaction that adds to the lists, so a flood of garbage cannot grow them in between.
+The bound holds at every commit, not only after a periodic prune: the trim runs in the
+transaction that adds to the lists, so a flood of garbage cannot grow them in between.
 """
 
 from __future__ import annotations
@@ -21,16 +21,14 @@ UNKNOWN_KEEP = 1_000
 
 
 async def keep_bounded(conn: AsyncConnection, w: Writes) -> None:
-    """Trim the lists that ``w`` adds to, inside the transaction that adds (one call in commit).
+    """Trim the unknown-device list that ``w`` adds to, inside the transaction that adds.
 
-    Rejected rows go by id: everything at or below ``max(id) - REJECTED_KEEP`` is deleted, an
-    index range that holds only the rows this commit pushed past the bound (ids only grow, so
-    at most ``REJECTED_KEEP`` rows remain even with gaps). Unknown devices (a small table) are
-    counted and the least recently heard beyond the bound deleted.
+    The table is small: it is counted and the least recently heard beyond the bound deleted.
+    (The rejected list is trimmed by the planned statements of every step that adds to it,
+    :mod:`gateway.store.plan`: everything at or below ``max(id) - REJECTED_KEEP`` is deleted, an
+    index range that holds only the rows this commit pushed past the bound; ids only grow, so
+    at most ``REJECTED_KEEP`` rows remain even with gaps.)
     """
-    if w.rejected:
-        newest = sa.select(sa.func.max(t.rejected.c.id)).scalar_subquery()
-        await conn.execute(t.rejected.delete().where(t.rejected.c.id <= newest - REJECTED_KEEP))
     if w.unknown:
         c = t.unknown_devices.c
         held = await conn.execute(sa.select(sa.func.count()).select_from(t.unknown_devices))

@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from gateway.clock import epoch
 from gateway.store import rows
 from gateway.store import schema as t
-from gateway.store._base import StoreBase
+from gateway.store.plan import Op
+from gateway.store.planned import PlannedOps
 from gateway.store.records import (
     OutboxItem,
 )
 
 
-class OutboxOps(StoreBase):
+class OutboxOps(PlannedOps):
     """Operations on the outbox."""
 
     async def due_outbox(
@@ -56,16 +57,10 @@ class OutboxOps(StoreBase):
             return int((await conn.execute(q)).scalar_one())
 
     async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
-        """Mark notifications delivered (or cancelled)."""
-        ids = list(ids)
-        if not ids:
-            return
-        async with self._tx() as conn:
-            await conn.execute(
-                t.outbox.update()
-                .where(t.outbox.c.id.in_(ids), t.outbox.c.state == "pending")
-                .values(state=state, delivered_at=epoch(at))
-            )
+        """Mark notifications delivered (or cancelled), those still pending."""
+        done = [{"k_id": i, "v_state": state, "v_at": epoch(at)} for i in ids]
+        if done:
+            await self.run_plan([Op("outbox_done", done)])
 
     async def outbox_retry(
         self, item_id: int, *, error: str, next_at: datetime | None, attempts: int

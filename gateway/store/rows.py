@@ -22,7 +22,8 @@ def to_epoch(value: datetime | None) -> float | None:
 
 
 def event_row(e: EventRecord) -> dict[str, Any]:
-    """An event log row."""
+    """An event log row; its ``data`` is the :class:`EventData` itself, which the planned
+    statement binds as its JSON (``gateway.store.plan.EventDataJSON``)."""
     return {
         "received_at": epoch(e.received_at),
         "ts": epoch(e.ts),
@@ -34,7 +35,7 @@ def event_row(e: EventRecord) -> dict[str, Any]:
         "kind": e.kind,
         "seq": e.seq,
         "report": e.report,
-        "data": e.data.to_json(),
+        "data": e.data,
         "digest": e.digest,
         "mid": e.mid,
         "ts_flag": e.ts_flag,
@@ -130,6 +131,22 @@ def alert_from(r: Any) -> Alert:
         resident_id=r["resident_id"],
         vulnerable=tuple(r["vulnerable"] or ()),
     )
+
+
+def device_row(d: DeviceStatus) -> dict[str, Any]:
+    """A device-state row."""
+    return {
+        "device_id": d.device_id,
+        "household_id": d.household_id,
+        "last_seen": to_epoch(d.last_seen),
+        "online": d.online,
+        "status_at": to_epoch(d.status_at),
+        "battery": d.battery,
+        "door_open": d.door_open,
+        "door_changed_at": to_epoch(d.door_changed_at),
+        "last_celsius": d.last_celsius,
+        "last_reading_at": to_epoch(d.last_reading_at),
+    }
 
 
 def device_from(r: Any) -> DeviceStatus:

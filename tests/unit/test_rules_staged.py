@@ -70,3 +70,14 @@ def test_it_behaves_like_a_dict_committed_on_install(ops: list[tuple[str, int]])
         assert dict(m) == current
         assert len(m) == len(current)
         assert dict(m.committed()) == committed
+
+
+def test_get_answers_from_the_staged_layer_then_the_committed_entries():
+    """get sees a staged value, a staged removal (the default) and a committed value."""
+    m: Staged[str, int] = Staged({"a": 1, "b": 2})
+    m["a"] = 10
+    del m["b"]
+    assert m.get("a") == 10
+    assert m.get("b") is None and m.get("b", -1) == -1
+    m.discard()
+    assert m.get("b") == 2 and m.get("z", 0) == 0
