@@ -51,7 +51,7 @@ class BufferedClient(mqtt.Client):
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         """Not supported: every message goes to ``on_received`` or ``on_message``."""
-        raise NotImplementedError("BufferedClient has no per-topic callbacks")
+        raise TypeError("BufferedClient has no per-topic callbacks")
 
     def puback_all(self, mids: Sequence[int]) -> None:
         """Acknowledge received QoS 1 messages (``manual_ack``): one write for all of them.
