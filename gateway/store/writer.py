@@ -24,6 +24,7 @@ other), so a commit survives the process being killed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -56,7 +57,10 @@ class SqliteWriter:
         self._pragmas = pragmas
         self._con: sqlite3.Connection | None = None
         self._patience_ms = 0
-        self._queued: Future[list[int]] | None = None  # the latest step given to the thread
+        # Steps given to the thread and not done there. Every one counts, not just the latest:
+        # a queued step cancelled before it started is done while an earlier one still holds
+        # the connection, waiting out a lock with the busy timeout raised.
+        self._given: list[Future[list[int]]] = []
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="isogate-writer")
         self._checkpointer: sqlite3.Connection | None = None  # used on the thread only
         self._checkpointing = False
@@ -85,8 +89,8 @@ class SqliteWriter:
         queue behind it rather than touch the connection from the loop.
         """
         loop = asyncio.get_running_loop()
-        queued = self._queued
-        if queued is None or queued.done():
+        self._given = [job for job in self._given if not job.done()]
+        if not self._given:
             try:
                 ids = self._write(prepared)
             except _BusyError:
@@ -95,7 +99,7 @@ class SqliteWriter:
                 self._checkpoint_soon(loop)
                 return ids
         job = self._thread.submit(self._write_patiently, prepared)
-        self._queued = job
+        self._given.append(job)
         ids = await asyncio.wrap_future(job, loop=loop)
         self._checkpoint_soon(loop)
         return ids
@@ -130,6 +134,9 @@ class SqliteWriter:
 
     def _write(self, prepared: Prepared) -> list[int]:
         con = self._connection()
+        if con.in_transaction:  # a rollback that failed before (a full disk): start clean
+            self._discard_transaction(con)
+            con = self._connection()
         try:
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -143,11 +150,23 @@ class SqliteWriter:
             con.execute("COMMIT")
         except BaseException as exc:
             if con.in_transaction:
-                con.execute("ROLLBACK")
+                self._discard_transaction(con)
             if isinstance(exc, sqlite3.Error):
                 raise translated(exc) from exc
             raise
         return ids
+
+    def _discard_transaction(self, con: sqlite3.Connection) -> None:
+        """Roll back; if even that fails, close the connection so that the next step opens a
+        fresh one. A connection left inside a transaction would refuse every later step
+        ("cannot start a transaction within a transaction"), an outage that never ends."""
+        try:
+            con.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("rollback failed (%s): the writer's connection is opened anew", exc)
+            self._con = None
+            with contextlib.suppress(sqlite3.Error):
+                con.close()
 
     def _write_patiently(self, prepared: Prepared) -> list[int]:
         """On the writer's thread: the step, waiting for the database up to the busy timeout."""
@@ -158,7 +177,8 @@ class SqliteWriter:
         except _BusyError as exc:
             raise translated(exc.error) from exc.error
         finally:
-            con.execute("PRAGMA busy_timeout=0")
+            if self._con is con:  # not closed after a failed rollback
+                con.execute("PRAGMA busy_timeout=0")
 
     def close(self) -> None:
         """Close the connections and the thread (nothing is left uncommitted)."""
