@@ -52,6 +52,8 @@ def is_outage(exc: BaseException) -> bool:
         return False
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
+    if isinstance(exc, sa.exc.DBAPIError) and _transient_state(exc.orig):
+        return True
     return isinstance(
         exc,
         sa.exc.OperationalError
@@ -61,6 +63,18 @@ def is_outage(exc: BaseException) -> bool:
         | OSError
         | TimeoutError,
     )
+
+
+# SQLSTATE classes of a server that cannot take the step now but will: connection exceptions,
+# a rolled-back transaction (serialization, deadlock), insufficient resources (disk full, too
+# many connections), operator intervention (shutting down, starting up) and system errors.
+# asyncpg's PostgreSQL errors reach here as a plain DBAPIError, so the class is read off them.
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+
+
+def _transient_state(orig: BaseException | None) -> bool:
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(state, str) and state[:2] in TRANSIENT_SQLSTATE_CLASSES
 
 
 def _first_line(exc: BaseException) -> str:
@@ -194,11 +208,19 @@ class Ingest:
             # A batch may run start to end without waiting on anything (the SQLite writer
             # commits on this thread): let the broker's socket be read between batches, or a
             # door opening behind a backlog would wait for all of it instead of the next batch.
-            await asyncio.sleep(0)
+            # (With nothing queued, ``take`` waits anyway: no extra turn of the loop.)
+            if len(self.lanes):
+                await asyncio.sleep(0)
 
     async def _handle(self, batch: list[Inbound]) -> None:
-        acks = [m for m in batch if m.topic.startswith(self.ack_prefix)]
-        arrivals = [self._arrival(m) for m in batch if not m.topic.startswith(self.ack_prefix)]
+        acks: list[Inbound] = []
+        arrivals: list[Arrival] = []
+        prefix = self.ack_prefix
+        for m in batch:
+            if m.topic.startswith(prefix):
+                acks.append(m)
+            else:
+                arrivals.append(self._arrival(m))
         fresh: list[OutboxItem] = []
         if arrivals:
             with metrics.BATCH_SECONDS.time():
