@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from devices.camera_jpeg import MAX_JPEG_BYTES as MAX_JPEG_BYTES  # re-exported
+from devices.camera_jpeg import jpeg_size as jpeg_size
 from devices.events import Rejected
 
 Gray = npt.NDArray[np.uint8]
 """A grayscale image, rows × columns, 0–255."""
 
-MAX_JPEG_BYTES = 8 * 1024 * 1024
-"""Largest JPEG accepted: a 4K camera frame at high quality is about 2 MB."""
 MIN_SIDE = 32
 """Smallest width or height of a frame: below it there is nothing to analyse."""
 MAX_SIDE = 8192
@@ -38,11 +38,6 @@ _REDUCED = {
     4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
     8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
 }
-# Start-of-frame markers (baseline, extended, progressive, lossless, …) carry the dimensions;
-# C4 (Huffman tables), C8 (reserved) and CC (arithmetic conditioning) do not.
-_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-# Markers that stand alone, without a length field.
-_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -60,47 +55,6 @@ class AnalysisFrame:
     width: int
     height: int
     scale: int
-
-
-def jpeg_size(jpeg: bytes) -> tuple[int, int]:
-    """The (width, height) a JPEG declares in its header.
-
-    Args:
-        jpeg: the JPEG bytes.
-
-    Returns:
-        Width and height in pixels.
-
-    Raises:
-        ValueError: not a JPEG, or the header ends before the frame's dimensions.
-    """
-    if len(jpeg) < 4 or jpeg[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG (no start-of-image marker)")
-    i = 2
-    n = len(jpeg)
-    while i + 4 <= n:
-        if jpeg[i] != 0xFF:
-            raise ValueError(f"not a JPEG (no marker at byte {i})")
-        marker = jpeg[i + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            i += 1
-            continue
-        if marker in _STANDALONE:
-            i += 2
-            continue
-        length = int.from_bytes(jpeg[i + 2 : i + 4], "big")
-        if length < 2:
-            raise ValueError(f"JPEG segment at byte {i} has length {length}")
-        if marker in _SOF:
-            if i + 9 > n:
-                break
-            height = int.from_bytes(jpeg[i + 5 : i + 7], "big")
-            width = int.from_bytes(jpeg[i + 7 : i + 9], "big")
-            return width, height
-        if marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
-            raise ValueError("JPEG has no frame header before its image data")
-        i += 2 + length
-    raise ValueError("JPEG truncated in its header")
 
 
 def reduction_for(height: int) -> int:

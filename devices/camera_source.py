@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
-from devices.camera import jpeg_size
+from devices.camera_jpeg import jpeg_size
 
 _log = logging.getLogger(__name__)
 

@@ -60,6 +60,8 @@ class Directory:
                 wire = dev.wire_address()
                 # A BLE wire address is already the normal MAC that address_key would make.
                 key = wire if dev.protocol is Protocol.BLE else address_key(dev.protocol, wire)
+                if key == dev.address:
+                    key = dev.address  # the site's own string, not a second copy of it
                 by_wire[(dev.protocol, key)] = b
         return d
 

@@ -19,7 +19,7 @@ normal reading; the doctor closes it, since a single normal reading does not end
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,11 @@ class Window:
         return self.start <= t < self.end
 
 
+_NO_WINDOWS: frozenset[Window] = frozenset()
+"""The one empty set of windows. An empty frozenset is 216 bytes and CPython does not share it:
+a resident's state holds three, mostly empty, so each new one would cost 650 bytes a resident."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReadingState:
     """What the rules remember of one resident's readings."""
@@ -61,9 +66,9 @@ class ReadingState:
     last_celsius: float | None = None
     high_day: date | None = None  # local day the high-fever count belongs to
     high_count: int = 0  # readings above high_fever_celsius on high_day
-    satisfied: frozenset[Window] = field(default_factory=frozenset)
-    missed: frozenset[Window] = field(default_factory=frozenset)  # reported as missed_reading
-    checked: frozenset[Window] = field(default_factory=frozenset)  # symptom check done or marked
+    satisfied: frozenset[Window] = _NO_WINDOWS
+    missed: frozenset[Window] = _NO_WINDOWS  # reported as missed_reading
+    checked: frozenset[Window] = _NO_WINDOWS  # symptom check done or marked
 
 
 NO_READINGS = ReadingState()
@@ -385,7 +390,7 @@ def _recent(windows: frozenset[Window], t: datetime) -> frozenset[Window]:
 def _recent_since(windows: frozenset[Window], cutoff: datetime) -> frozenset[Window]:
     if all(w.end > cutoff for w in windows):
         return windows
-    return frozenset(w for w in windows if w.end > cutoff)
+    return frozenset(w for w in windows if w.end > cutoff) or _NO_WINDOWS
 
 
 def _nth(n: int) -> str:

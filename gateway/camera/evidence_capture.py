@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from devices.camera import MAX_JPEG_BYTES, jpeg_size
+from devices.camera_jpeg import MAX_JPEG_BYTES, jpeg_size
 from gateway.camera.evidence_manifest import (
     CaptureStatus,
     EvidenceFrame,

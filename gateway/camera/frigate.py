@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import httpx
 
-from devices.camera import AnalysisFrame, decode_for_analysis
 from devices.events import Protocol
 from gateway.bus import EventStored
 from gateway.camera.captures import Captures
@@ -87,9 +86,9 @@ class FrigateSnapshots:
         if response.status_code != 200:
             return  # none yet: a later report of the same object tries again
         jpeg = response.content
-        frame = await asyncio.to_thread(decode_for_analysis, jpeg)
-        if not isinstance(frame, AnalysisFrame):
-            log.warning("camera %s: Frigate snapshot %s refused: %s", camera, ref, frame.reason)
+        refused = await asyncio.to_thread(_refusal, jpeg)
+        if refused is not None:
+            log.warning("camera %s: Frigate snapshot %s refused: %s", camera, ref, refused)
             return
         self._tried.put(ref, TRIES)  # got it
         kept = Kept(t, jpeg, 1.0)
@@ -104,3 +103,11 @@ class FrigateSnapshots:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _refusal(jpeg: bytes) -> str | None:
+    """Why a snapshot cannot be decoded, or None (in a worker thread: OpenCV loads on first use)."""
+    from devices.camera import AnalysisFrame, decode_for_analysis
+
+    frame = decode_for_analysis(jpeg)
+    return None if isinstance(frame, AnalysisFrame) else frame.reason

@@ -27,11 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devices.events import DeviceRef, Event, FrameEvent, Protocol, Rejected
 from gateway import metrics
 from gateway.bus import EventStored
-from gateway.camera.analysis import CameraAnalyser, Findings, Timing
 from gateway.camera.captures import Captures
 from gateway.camera.frigate import FrigateSnapshots
 from gateway.camera.preroll import PreRoll
@@ -42,6 +42,11 @@ from gateway.store.records import Alert
 from rules.directory import Directory
 from rules.health import allowance_s
 from rules.site import Device, DeviceKind
+
+if TYPE_CHECKING:
+    # The analysis needs OpenCV and numpy (~55 MiB resident): imported when the site binds its
+    # first camera, so a gateway of a site without cameras never loads them.
+    from gateway.camera.analysis import CameraAnalyser, Findings
 
 log = logging.getLogger("isogate.camera")
 
@@ -132,6 +137,8 @@ class CameraHub:
             if old is not None and old.analyser.device == dev and old.household == b.household.id:
                 slots[dev.id] = old
                 continue
+            from gateway.camera.analysis import CameraAnalyser, Timing
+
             ring = PreRoll(
                 dense_s=policy.evidence_before_s + 1,
                 keep_s=policy.evidence_before_s + policy.camera_window_s + 1,
@@ -238,6 +245,8 @@ class CameraHub:
         if exc is not None:
             # The detectors are pure numpy; a fault is a bug, logged, and the next frame goes on.
             log.error("camera %s: analysis failed: %r", slot.analyser.device.id, exc)
+            from gateway.camera.analysis import Findings
+
             findings = Findings(rejected=[f"analysis fault: {type(exc).__name__}: {exc}"])
         else:
             findings = fut.result()

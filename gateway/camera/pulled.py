@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from devices.camera_source import PulledCamera
 from gateway.camera.hub import CameraHub
 from rules.site import Device
+
+if TYPE_CHECKING:
+    from devices.camera_source import PulledCamera  # OpenCV: imported by the first reader
 
 log = logging.getLogger("isogate.camera")
 
@@ -27,6 +30,7 @@ async def run_pulled(hub: CameraHub) -> None:
 
     def start(dev: Device) -> PulledCamera:
         assert dev.source is not None
+        from devices.camera_source import PulledCamera
 
         def on_frame(jpeg: bytes, t: float) -> None:  # in the reader's thread
             loop.call_soon_threadsafe(hub.on_frame, dev.id, jpeg, t)
