@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -46,12 +47,65 @@ QUICK = Plan(20_000, 5, 10.0)
 BIG_BYTES = 8_000_000
 
 
+def _status(pid: int) -> dict[str, str]:
+    return dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+
+
+def _mib(fields: dict[str, str], name: str) -> float:
+    return int(fields[name].split()[0]) / 1024
+
+
 def memory(pid: int) -> tuple[float, float]:
     """(RSS, peak RSS) of a process in MiB."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = _status(pid)
+    return _mib(fields, "VmRSS"), _mib(fields, "VmHWM")
+
+
+def children(pid: int) -> list[int]:
+    """Every living descendant of a process (its workers, theirs, …)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                out += [int(child), *children(int(child))]
+    return out
+
+
+@dataclass(frozen=True)
+class Family:
+    """Peak RSS (VmHWM, MiB) of a process and of its living descendants, and what it is made of.
+
+    A worker process's memory is the gateway's as much as its own: the figure to read against a
+    target is ``total``, never ``main`` alone. The peaks of different processes need not fall
+    at the same moment, so ``total`` is an upper bound of the peak of their sum.
+    """
+
+    main: float
+    children: float
+    count: int
+    anon: float
+    file: float
+
+    @property
+    def total(self) -> float:
+        """Main and children's peaks added."""
+        return self.main + self.children
+
+
+def family(pid: int) -> Family:
+    """The peaks of a process and its descendants, and the process's RSS split anon/file."""
+    fields = _status(pid)
+    peaks = []
+    for child in children(pid):
+        with contextlib.suppress(OSError, KeyError):
+            peaks.append(_mib(_status(child), "VmHWM"))
+    return Family(
+        _mib(fields, "VmHWM"),
+        sum(peaks),
+        len(peaks),
+        _mib(fields, "RssAnon"),
+        _mib(fields, "RssFile"),
     )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def garbage(base: str, z2m: str, plan: Plan) -> Iterator[tuple[str, bytes]]:

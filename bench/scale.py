@@ -13,7 +13,8 @@ fresh data dir with its own mosquitto:
    acknowledged by the officer (``bench._harness.paced_breaches``). Latency is from the
    opening's publish to the officer's receipt of the alert;
 3. the gateway's CPU over the breach phase (process CPU time from /proc, % of one core) and its
-   peak RSS (VmHWM) at the end.
+   peak RSS (VmHWM) at the end: the main process's, any worker process's (none today: camera
+   analysis runs in threads), and their sum, which is the figure read against the target.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import yaml
 
 from bench._harness import Rig, bench_site, paced_breaches, percentile
 from bench.figures import Figure, at_most
-from bench.rss import memory, seen
+from bench.rss import family, memory, seen
 from isogate.settings import Settings
 from simulators.broker import Mosquitto, free_port
 from simulators.community import spread
@@ -108,7 +109,7 @@ async def measure(
             ready_s = time.perf_counter() - t0
             start_cpu = r.cpu_seconds()
             await asyncio.sleep(2)
-            idle_rss, _ = memory(r.pid)
+            idle_rss, start_peak = memory(r.pid)
             watched = probes(households, isolated)
             plan = LoadPlan(
                 households,
@@ -129,7 +130,8 @@ async def measure(
                 taken = (await seen(settings.http_port) - before) / wall
                 tally = gen.counts()
             published = sum(tally.acked.values()) / (time.perf_counter() - gen.started_at)
-            rss, peak = memory(r.pid)
+            rss, _ = memory(r.pid)
+            fam = family(r.pid)
         finally:
             if r.proc.poll() is None:
                 r.stop()
@@ -151,14 +153,27 @@ async def measure(
         ),
         Figure(
             group,
-            "gateway peak RSS",
-            peak,
+            "gateway peak RSS, main + workers",
+            fam.total,
             "MiB",
             target=f"≤ {rss_target:g} MiB" if rss_target else None,
-            ok=at_most(peak, rss_target) if rss_target else None,
-            note=f"RSS at the end {rss:.0f} MiB",
+            ok=at_most(fam.total, rss_target) if rss_target else None,
+            note=f"main {fam.main:.0f} MiB + {fam.count} worker process(es) {fam.children:.0f} MiB",
         ),
-        Figure(group, "gateway RSS, site loaded, before the load", idle_rss, "MiB"),
+        Figure(
+            group,
+            "gateway main process peak RSS",
+            fam.main,
+            "MiB",
+            note=f"at the end: RSS {rss:.0f} MiB (anon {fam.anon:.0f}, file {fam.file:.0f})",
+        ),
+        Figure(
+            group,
+            "gateway RSS, site loaded, before the load",
+            idle_rss,
+            "MiB",
+            note=f"peak until then (site read and compiled) {start_peak:.0f} MiB",
+        ),
         Figure(group, "door → officer alert p50", statistics.median(lat) if lat else None, "ms"),
         Figure(
             group,
