@@ -11,28 +11,136 @@ Run: ``make bench`` (or ``python -m bench.throughput``). Native door events at Q
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from bench import raw
 from bench._harness import Rig, rig
-from bench.backlog import HOUSEHOLDS, QUICK_N, Drain, N, drain_backlog, publish_all
+from bench.backlog import (
+    HOUSEHOLDS,
+    QUICK_N,
+    TIMEOUT_S,
+    Drain,
+    N,
+    drain_backlog,
+    publish_all,
+)
 from bench.figures import Figure, at_least
+from gateway.clock import from_epoch
 from gateway.store import Store
+from simulators.process import start_gateway, wait_healthy
 
 GROUP = "ingest: isogate, native door events, QoS 1"
 BACKLOG_TARGET = 0.8  # of the bare client's drain, measured in the same run
 LIVE_TARGET = 0.9  # of the publisher's own rate: the publisher, not the gateway, is the bound
 
 
+POLL_S = 0.005
+"""How often the event count is read while the gateway works (a read of ``max(id)``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """The moment ``n`` new events were first seen stored, the gateway's CPU seconds at the
+    last look that still saw none of them (what it used before its first commit is left out),
+    the first receipt among them (None when not read here) and how many there were."""
+
+    done: datetime
+    cpu_before: float
+    first: datetime | None = None
+    count: int = 0
+
+
+def _sqlite_path(db_url: str) -> str | None:
+    """The file of a SQLite URL (read with the driver alone, cheaply); None for another
+    database."""
+    parts = urlsplit(db_url)
+    if not parts.scheme.startswith("sqlite") or not parts.path.startswith("/"):
+        return None
+    return parts.path[1:] if parts.path.startswith("//") else parts.path
+
+
+def newest_event(db_url: str) -> int:
+    """The id of the newest event in a SQLite event log (0 when empty or not SQLite)."""
+    path = _sqlite_path(db_url)
+    if path is None:
+        return 0
+    with contextlib.closing(sqlite3.connect(path, timeout=5)) as con:
+        return int(con.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
+
+
+def count_until(
+    db_url: str, n: int, timeout: float, cpu: Callable[[], float], base: int = 0
+) -> Counted:
+    """Poll the event log every ``POLL_S`` until it holds ``n`` events after id ``base``
+    (runs in a thread).
+
+    One read of ``max(id)`` a look (the log is append-only here): the moment is known within
+    ``POLL_S`` and the look costs the machine next to nothing, where a count through the store
+    every 20 ms added up to tens of milliseconds to a drain of a fraction of a second. The
+    count itself is checked at the end.
+    """
+    path = _sqlite_path(db_url)
+    deadline = time.perf_counter() + timeout
+    cpu_before = cpu()
+    if path is None:
+        return asyncio.run(_count_through_store(db_url, n, deadline, cpu_before))
+    count = 0
+    with contextlib.closing(sqlite3.connect(path, timeout=5)) as con:
+        while time.perf_counter() < deadline:
+            before = cpu()
+            try:
+                newest = con.execute("SELECT max(id) FROM events").fetchone()[0] or 0
+                if newest <= base:
+                    cpu_before = before
+                elif newest >= base + n:
+                    q = "SELECT count(*) FROM events WHERE id > ?"
+                    count = con.execute(q, (base,)).fetchone()[0]
+                    if count >= n:
+                        break
+            except sqlite3.OperationalError:  # busy a moment: look again
+                pass
+            time.sleep(POLL_S)
+        done = datetime.now(UTC)
+        q = "SELECT min(received_at) FROM events WHERE id > ?"
+        first = con.execute(q, (base,)).fetchone()[0]
+    return Counted(done, cpu_before, from_epoch(first) if first else None, count)
+
+
+async def _count_through_store(db_url: str, n: int, deadline: float, cpu: float) -> Counted:
+    async with Store.open(db_url) as store:
+        while await store.count_events() < n and time.perf_counter() < deadline:
+            await asyncio.sleep(POLL_S)
+    return Counted(datetime.now(UTC), cpu)
+
+
 class IsogateDrainer:
-    """The gateway of a rig as a :class:`bench.backlog.Drainer`; counts events in its store."""
+    """The gateway of a rig as a :class:`bench.backlog.Drainer`; counts events in its store.
+
+    The count is watched from the moment the gateway is started, not from when it answers
+    healthy: it takes the broker's backlog as soon as it is connected, and a drain may be over
+    before its API is up. The drain's CPU is what the process used from its last look with no
+    event stored to the end (``startup_cpu`` is set to the first).
+    """
 
     def __init__(self, r: Rig) -> None:
         self.rig = r
         self.port = r.broker.port
         self.base_topic = r.settings.base_topic
         self.startup_cpu = r.cpu_seconds()  # the rig has just seen it healthy
+        self._watch: asyncio.Task[Counted] | None = None
+        self._n = 0
+        self._timeout = 0.0
+        self._base = 0
+
+    def expect(self, n: int, timeout: float) -> None:
+        """Watch for ``n`` events at the next :meth:`start`."""
+        self._n, self._timeout = n, timeout
 
     @property
     def pid(self) -> int:
@@ -44,8 +152,18 @@ class IsogateDrainer:
         self.rig.stop()
 
     async def start(self) -> None:
-        """Start and wait until healthy."""
-        await self.rig.start()
+        """Start, watch the event count from there (see :meth:`expect`), wait until healthy."""
+        r = self.rig
+        self._base = newest_event(r.settings.db_url)  # a drain before this one left these
+        r.proc = start_gateway(r.settings)
+        if self._n:
+            url = r.settings.db_url
+            self._watch = asyncio.create_task(
+                asyncio.to_thread(
+                    count_until, url, self._n, self._timeout, r.cpu_seconds, self._base
+                )
+            )
+        await wait_healthy(r.settings.http_port)
 
     def cpu_seconds(self) -> float:
         """From /proc."""
@@ -53,16 +171,28 @@ class IsogateDrainer:
 
     async def wait_drained(self, n: int, timeout: float) -> tuple[float, int]:
         """First receipt in the event log → the moment n events were seen committed."""
+        watch = self._watch
+        if watch is None or n != self._n:
+            url = self.rig.settings.db_url
+            watch = asyncio.create_task(
+                asyncio.to_thread(count_until, url, n, timeout, self.rig.cpu_seconds, self._base)
+            )
+        counted = await watch
+        self._watch = None
+        self.startup_cpu = counted.cpu_before
+        if counted.first is not None:
+            return (counted.done - counted.first).total_seconds(), counted.count
         async with Store.open(self.rig.settings.db_url) as store:
-            deadline = time.perf_counter() + timeout
-            while await store.count_events() < n and time.perf_counter() < deadline:
-                await asyncio.sleep(0.02)
-            done = datetime.now(UTC)
             first, _, stored = await store.receipt_span()
-        return (done - first).total_seconds(), stored
+        return (counted.done - first).total_seconds(), stored
 
 
 _backlogs: dict[tuple[bool, int], Drain] = {}
+
+ROUNDS = 3
+"""Drains of the bare client and of isogate, in turn, for the limit and the figure it is read
+against: the fastest of each is kept. Other work on a shared machine slows a drain of a
+fraction of a second by anything up to several times; the fastest is the least disturbed."""
 
 
 async def isogate_backlog(
@@ -71,18 +201,25 @@ async def isogate_backlog(
     """isogate draining the backlog, in or outside isolation; once per run (bench.peer reuses it).
 
     With ``limit_for``, the bare client first drains the same backlog on the same broker while
-    the gateway is stopped, and its figures are appended there.
+    the gateway is stopped, then isogate; ``ROUNDS`` times in turn (on SQLite), and the
+    fastest drain of each is kept: the bare client's is appended there.
     """
     key = (isolated, n)
     if key not in _backlogs or limit_for is not None:
         async with rig(HOUSEHOLDS, isolated=isolated) as r:
             d = IsogateDrainer(r)
+            d.expect(n, TIMEOUT_S)
+            bares: list[Drain] = []
 
             async def bare() -> None:
                 if limit_for is not None:
-                    limit_for.append(await asyncio.to_thread(raw.measure, d.port, n))
+                    bares.append(await asyncio.to_thread(raw.measure, d.port, n))
 
-            _backlogs[key] = await drain_backlog(d, n, bare)
+            rounds = ROUNDS if limit_for is not None and _sqlite_path(r.settings.db_url) else 1
+            drains = [await drain_backlog(d, n, bare) for _ in range(rounds)]
+            _backlogs[key] = max(drains, key=lambda x: x.rate)
+            if limit_for is not None:
+                limit_for.append(max(bares, key=lambda x: x.rate))
     return _backlogs[key]
 
 
@@ -92,14 +229,16 @@ async def live(isolated: bool, n: int = N) -> tuple[Drain, int, int]:
         s = r.settings
         cpu0 = r.cpu_seconds()
         t0 = time.perf_counter()
+        counting = asyncio.create_task(
+            asyncio.to_thread(count_until, s.db_url, n, TIMEOUT_S, r.cpu_seconds)
+        )
         rate = await asyncio.to_thread(publish_all, r.broker.port, s.base_topic, n)
-        async with Store.open(s.db_url) as store:
-            while await store.count_events() < n and time.perf_counter() - t0 < 300:
-                await asyncio.sleep(0.05)
-            stored = await store.count_events()
-            alerts = await store.list_alerts(limit=1000)
+        await counting
         elapsed = time.perf_counter() - t0
         cpu = r.cpu_seconds() - cpu0
+        async with Store.open(s.db_url) as store:
+            stored = await store.count_events()
+            alerts = await store.list_alerts(limit=1000)
     return Drain(stored, elapsed, cpu, rate), len(alerts), sum(a.count for a in alerts)
 
 
@@ -141,7 +280,8 @@ async def figures(quick: bool = False) -> list[Figure]:
                 limit=bare.rate,
                 target=target,
                 ok=None if isolated else at_least(d.rate, BACKLOG_TARGET * bare.rate),
-                note=f"{d.count:,} of {n:,} in {d.seconds:.2f} s",
+                note=f"{d.count:,} of {n:,} in {d.seconds:.2f} s"
+                + ("" if isolated else f"; fastest of {ROUNDS}, as the limit"),
             ),
             Figure(
                 GROUP,

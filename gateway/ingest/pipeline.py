@@ -7,6 +7,7 @@ are the messages acknowledged to the broker and the in-memory state made current
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,9 @@ from rules.engine import Watch
 
 log = logging.getLogger("isogate.pipeline")
 
+# The counter's child per outcome, looked up once: ``labels()`` takes a lock and builds a key.
+_messages = functools.cache(metrics.MESSAGES.labels)
+
 REDELIVERY_WINDOW = timedelta(hours=6)
 LAST_TICK = "watch.last_tick"
 
@@ -66,6 +70,8 @@ class _Batch:
     """What deciding one batch stages: its writes, and indexes of what it staged so far."""
 
     w: Writes
+    now: datetime
+    """The gateway's time for the whole batch (whom to tell): one reading of the clock."""
     touched: dict[str, DeviceStatus] = field(default_factory=dict)
     outcomes: Counter[str] = field(default_factory=Counter)
     seqs: dict[tuple[str, int], str] = field(default_factory=dict)
@@ -176,7 +182,7 @@ class Pipeline:
         the same batch, tried again, decides the same.
         """
         async with self.desk.lock:
-            b = _Batch(Writes())
+            b = _Batch(Writes(), self.clock.now())
             try:
                 for arrival in arrivals:
                     decoded = arrival.decoded
@@ -190,7 +196,7 @@ class Pipeline:
                 raise
             self.install(b.w)
         for outcome, n in b.outcomes.items():
-            metrics.MESSAGES.labels(outcome).inc(n)
+            _messages(outcome).inc(n)
         return items
 
     async def tick(self) -> list[OutboxItem]:
@@ -319,7 +325,7 @@ class Pipeline:
             if prev is not None and prev.online is False:
                 self.seqs.forget(key)  # back from offline: it may count from zero again
         at, flag = event_time(event, arrival.received_at, binding, self.behind_limit)
-        now = self.clock.now()
+        now = b.now
         outcome = self.watch.on_event(binding, event, at, now)
         b.w.events.append(
             EventRecord(
