@@ -7,7 +7,9 @@ Who logs in to the broker, and what each login may do:
   (``pattern read <base>/alerts/to/%u``, ``<base>/handover/to/%u``). So a phone can acknowledge
   only as its owner, and the gateway, which takes the person from the topic, knows who acked.
 - the gateway, as ``gateway``: it reads every device topic and the acks, and writes alerts and
-  handovers. It is the only login that reads ``<base>/alerts`` (every alert).
+  handovers. It is the only login that reads ``<base>/alerts`` (every alert): it reads back its
+  own alerts and handovers, so that a restart does not send again what the broker accepted
+  (its echo session, client id ``<client id>-echo``, with a sentinel on ``<base>/gateway/#``).
 - each native device, as its device id: only its own ``<base>/dev/<id>/event`` and ``/status``
   (the status is its retained last will, which the broker checks against the ACL too).
 - each MQTT camera, as its device id: only its own ``<base>/cam/<id>/frame``.
@@ -96,8 +98,11 @@ def accounts(site: Site, topics: Topics) -> list[Account]:
                 f"topic read {t.base}/dev/#",
                 f"topic read {t.base}/cam/#",
                 f"topic read {t.base}/ack/#",
-                f"topic write {t.base}/alerts/#",
-                f"topic write {t.base}/handover/#",
+                # Read too: the gateway's echo session reads back what the broker accepted
+                # of its own alerts and handovers, and its sentinel (gateway/notify/echo.py).
+                f"topic readwrite {t.base}/alerts/#",
+                f"topic readwrite {t.base}/handover/#",
+                f"topic readwrite {t.base}/gateway/#",
                 f"topic read {t.z2m}/#",
                 f"topic read {t.omg}/#",
                 f"topic read {t.frigate}/#",

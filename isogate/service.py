@@ -43,9 +43,10 @@ from gateway.health import Health
 from gateway.ingest.mqtt import MqttSession
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.radio import run_receiver
-from gateway.ingest.worker import Ingest
+from gateway.ingest.worker import Ingest, is_outage
 from gateway.links import KEY_FILE, LinkSigner, expires_at, load_key
 from gateway.notify.delivery import Deliveries
+from gateway.notify.echo import AlertEcho
 from gateway.notify.outbox import Outbox
 from gateway.site.stored import current_directory
 from gateway.store import Store
@@ -145,6 +146,15 @@ class Gateway:
                 retry_base_s=s.retry_base_s,
                 retry_cap_s=s.retry_cap_s,
             )
+            echo = AlertEcho(
+                s.mqtt_url,
+                s.client_id,
+                clock=self.clock,
+                base_topic=s.base_topic,
+                store=store,
+                broker_up=lambda: session.connected,
+            )
+            echo.attach(outbox)
             ops = AlertOps(store, desk, self.clock, outbox.wake)
             ingest = Ingest(
                 base_topic=s.base_topic,
@@ -175,9 +185,7 @@ class Gateway:
             running.links = signer
             running.care = CareDesk(pipeline, store, self.clock, outbox.wake, signer)
             await running.care.load()
-            running.documents = Documents(s.pdf_font)
-            # Logs what to install when PDFs cannot be made; a child process, off the loop.
-            await asyncio.to_thread(running.documents.check)
+            documents = running.documents = Documents(s.pdf_font)
             running.care.on_release = lambda hh, start: self._archive(running, hh, start)
             running.daily = DailyReporter(
                 store,
@@ -191,7 +199,7 @@ class Gateway:
                 running.lease = lease
                 self._on_lost(lease, session)
             with contextlib.closing(hub):  # the analysis threads go with the gateway
-                async with session, deliveries, asyncio.TaskGroup() as tg:
+                async with session, deliveries, echo, asyncio.TaskGroup() as tg:
                     server = self._http(running)
                     if self.settle_heap:
                         heap.settle()  # built; not connected yet, so no message waits on it
@@ -202,6 +210,7 @@ class Gateway:
                     start("gateway.mqtt", session.run)
                     start("gateway.ingest", ingest.run)
                     start("gateway.outbox", outbox.run)
+                    start("gateway.echo", echo.run)
                     start("gateway.tick", lambda: self._tick(running))
                     start("gateway.site", lambda: self._site(running))
                     start("gateway.daily", running.daily.run)
@@ -210,6 +219,10 @@ class Gateway:
                     start("gateway.pulled", lambda: run_pulled(hub))
                     # One-shot: reports a crash left unarchived; ingest does not wait for it.
                     start("gateway.archive", lambda: self._archive_pending(running))
+                    # One-shot: logs what to install when PDFs cannot be made. A child process
+                    # of seconds, so not before the session: a standby taking over waits for
+                    # nothing but the broker.
+                    start("gateway.documents", lambda: self._check_documents(documents))
                     if s.rflink_port:
                         start("gateway.rflink", lambda: self._rflink(running))
                     await session.wait_connected(timeout=None)
@@ -224,6 +237,10 @@ class Gateway:
                     )
                     if on_ready is not None:
                         on_ready(running)
+
+    @staticmethod
+    async def _check_documents(documents: Documents) -> None:
+        await asyncio.to_thread(documents.check)
 
     def _on_lost(self, lease: Lease, session: MqttSession) -> None:
         """What a lost lease stops at once, before any other callback of the loop runs."""
@@ -299,8 +316,11 @@ class Gateway:
         )
 
     async def _tick(self, r: Running) -> None:
-        # A fault ends this run; the supervisor logs it, waits and starts the ticker again.
+        # A database outage is waited out here, a tick at a time: its staged state was never
+        # installed, so the next tick decides again, at once when the database answers. Any
+        # other fault ends this run; the supervisor logs it, waits and starts the ticker again.
         tick_at = self.clock.now()
+        outage = False
         while True:
             # Sleep until a tick after the last one; if the clock moved on meanwhile (a slow
             # tick, a suspended machine, a test's fake clock), tick at once.
@@ -308,7 +328,20 @@ class Gateway:
             if delay > 0:
                 await self.clock.sleep(delay)
             tick_at = self.clock.now()
-            fresh = await r.pipeline.tick()
+            try:
+                fresh = await r.pipeline.tick()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                if not outage:
+                    log.error("database unavailable; time-driven rules wait: %s", exc)
+                r.health.down("database", f"tick: {type(exc).__name__}")
+                outage = True
+                continue
+            if outage:
+                log.warning("database answers again; time-driven rules run")
+                r.health.up("database")
+                outage = False
             if fresh:
                 r.outbox.wake(fresh)
 

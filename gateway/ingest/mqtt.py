@@ -114,8 +114,12 @@ class MqttSession:
         clean: bool = False,
         keepalive: int = 30,
         backoff_cap_s: float = 30.0,
+        gauged: bool = True,
     ) -> None:
         self.addresses = broker_addresses(url)
+        # Whether this session is the one the broker metrics describe (the ingest session); a
+        # helper session (the alert echo) logs its losses but leaves the gauges alone.
+        self._gauged = gauged
         self._at = 0  # which of them the session uses; the next one after a loss
         self._clock = clock
         self._subs = [(t, 1) for t in subscriptions]
@@ -255,7 +259,8 @@ class MqttSession:
         if self._generation > 1 and not self._clean and not flags.session_present:
             # The broker kept no session for us: whatever it queued while we were away (a
             # broker crash before it saved its persistence) is gone. Say so, and count it.
-            metrics.SESSION_LOST.inc()
+            if self._gauged:
+                metrics.SESSION_LOST.inc()
             log.error(
                 "broker %s:%s has no session for %s: messages queued meanwhile may be lost",
                 self.address.host,
@@ -265,13 +270,15 @@ class MqttSession:
         for topic, qos in self._subs:
             client.subscribe(topic, qos=qos)
         log.info("connected to broker %s:%s", self.address.host, self.address.port)
-        metrics.BROKER_UP.set(1)
+        if self._gauged:
+            metrics.BROKER_UP.set(1)
         self._up.set()
 
     def _disconnected(self, _c: mqtt.Client, _ud: Any, _flags: Any, rc: Any, _p: Any) -> None:
         if self._up.is_set():
             log.warning("disconnected from broker: %s", rc)
-        metrics.BROKER_UP.set(0)
+        if self._gauged:
+            metrics.BROKER_UP.set(0)
         self._up.clear()
         self._down.set()
 

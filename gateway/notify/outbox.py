@@ -26,7 +26,7 @@ from gateway.alerting.desk import AlertDesk
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
 from gateway.notify.delivery import notice_status
-from gateway.notify.lanes import Lane, limits_for
+from gateway.notify.lanes import MQTT_CHANNEL, Lane, limits_for
 from gateway.notify.redact import redact
 from gateway.store import Store
 from gateway.store.records import OutboxItem
@@ -38,8 +38,9 @@ Send = Callable[[OutboxItem], Awaitable[None]]
 
 MAX_ATTEMPTS = 1000  # about three days at the cap: then an operator must look
 DONE_MEMORY = 50_000
-RECORD_BATCH = 500  # deliveries written down at most this many at a time, or when idle
+RECORD_BATCH = 500  # MQTT deliveries written down at most this many at a time, or when idle
 SCAN_PAGE = 500
+AFTER_RECORD_WAKE = 64  # echo batches waiting for their acknowledgement: write down now
 # A last guard for a sender that ignores its own timeouts (HTTP 10 s, PUBACK 10 s, the modem's
 # 60 s submit): an attempt never holds a worker longer than this.
 ATTEMPT_TIMEOUT_S = 300.0
@@ -77,11 +78,36 @@ class Outbox:
         self._unrecorded: list[int] = []
         self._uncancelled: list[int] = []
         self._delivered: dict[str, Any] = {}  # the "ok" counter of each channel
+        # MQTT notices wait for this (the broker's echo drained after a start: echo.py).
+        self._mqtt_ready = asyncio.Event()
+        self._mqtt_ready.set()
+        self._expect: Callable[[OutboxItem], None] | None = None
+        # Called once the deliveries known before them are written down (echo acknowledgements;
+        # at most what the echo session holds, echo.HELD_MAX copies).
+        self._after_record: list[Callable[[], None]] = []
 
     def wake(self, fresh: list[OutboxItem] | None = None) -> None:
         """New notices were committed: queue ``fresh`` in their lanes at once (no read back)."""
         for item in fresh or ():
             self._offer(item)
+
+    def hold_mqtt(self, ready: asyncio.Event, expect: Callable[[OutboxItem], None]) -> None:
+        """Attempt no MQTT notice until ``ready`` is set; tell ``expect`` of each publish."""
+        self._mqtt_ready = ready
+        self._expect = expect
+
+    def confirmed(self, ids: list[int], then: Callable[[], None]) -> None:
+        """The broker echoed these notices: they are delivered. ``then`` is called once every
+        delivery known now is written down: at the next write, soon when the echo told
+        something new (a previous run's publish), else with the deliveries' own batch."""
+        fresh = False
+        for item_id in ids:
+            if item_id not in self._done:
+                self._settled(item_id, self._unrecorded)
+                fresh = True
+        self._after_record.append(then)
+        if fresh or len(self._after_record) >= AFTER_RECORD_WAKE:
+            self._wake.set()
 
     async def run(self, poll_s: float = 1.0) -> None:
         """Deliver forever (the gateway.outbox task, with one task per lane worker)."""
@@ -125,6 +151,7 @@ class Outbox:
         it once more (at least once; receivers drop duplicates by alert and delivery id).
         """
         now = self.clock.now()
+        after = len(self._after_record)
         for state, ids in (("delivered", self._unrecorded), ("cancelled", self._uncancelled)):
             if not ids:
                 continue
@@ -135,6 +162,11 @@ class Outbox:
             except Exception:
                 ids[:0] = batch
                 raise
+        if after:
+            calls = self._after_record[:after]
+            del self._after_record[:after]
+            for call in calls:
+                call()
 
     # --- routing ------------------------------------------------------------------------------
 
@@ -189,15 +221,21 @@ class Outbox:
     async def _attempt(self, item: OutboxItem) -> None:
         assert item.id is not None
         try:
+            if item.channel == MQTT_CHANNEL and not self._mqtt_ready.is_set():
+                await self._mqtt_ready.wait()
+            if item.id in self._done:
+                return  # settled while it waited (the broker echoed a previous run's publish)
             if self._moot(item):
                 self._settled(item.id, self._uncancelled)
-            elif await self._send(item):
+            elif await self._send(item) and item.id not in self._done:
                 self._settled(item.id, self._unrecorded)
         finally:
             self._taken.discard(item.id)
             if self._settled_in_scan is not None:
                 self._settled_in_scan.add(item.id)
-        if len(self._unrecorded) >= RECORD_BATCH:
+        # MQTT deliveries are written down in batches (the broker's echo covers a crash in
+        # between); another channel's at once, since only the write closes its window.
+        if len(self._unrecorded) >= RECORD_BATCH or item.channel != MQTT_CHANNEL:
             self._wake.set()
 
     def _settled(self, item_id: int, unrecorded: list[int]) -> None:
@@ -222,6 +260,8 @@ class Outbox:
 
     async def _send(self, item: OutboxItem) -> bool:
         send = self.channels(item.channel)
+        if self._expect is not None and item.channel == MQTT_CHANNEL:
+            self._expect(item)  # before the publish: its echo may come before the PUBACK
         attempts = item.attempts + 1
         try:
             if send is None:

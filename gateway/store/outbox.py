@@ -56,6 +56,20 @@ class OutboxOps(PlannedOps):
         async with self.engine.connect() as conn:
             return int((await conn.execute(q)).scalar_one())
 
+    async def outbox_pending_mqtt(self, alert_ids: set[str]) -> list[tuple[int, str, str, str]]:
+        """Pending MQTT notices of these alerts: ``(id, alert_id, target, body)``, oldest first
+        (what the broker's echo of a publish is matched against)."""
+        if not alert_ids:
+            return []
+        o = t.outbox.c
+        q = (
+            sa.select(o.id, o.alert_id, o.target, o.body)
+            .where(o.alert_id.in_(sorted(alert_ids)), o.channel == "mqtt", o.state == "pending")
+            .order_by(o.id)
+        )
+        async with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2], r[3]) for r in (await conn.execute(q)).all()]
+
     async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
         """Mark notifications delivered (or cancelled), those still pending."""
         done = [{"k_id": i, "v_state": state, "v_at": epoch(at)} for i in ids]

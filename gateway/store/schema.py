@@ -8,14 +8,18 @@ so that they run on SQLite and PostgreSQL alike. Times are epoch seconds (REAL).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 
 # The isolation's paperwork (schema 5) registers its tables on the same metadata.
 from gateway.store import care_tables
 from gateway.store.meta import metadata
+
+if TYPE_CHECKING:
+    # Alembic (with Mako and Pygments) is ~12 MiB resident: imported only when a database
+    # needs a migration, never by a gateway whose database is current.
+    from alembic.operations import Operations
 
 schema_version = sa.Table(
     "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
@@ -279,6 +283,11 @@ def upgrade(conn: sa.Connection) -> int:
         raise RuntimeError(
             f"database schema {current} is newer than this isogate ({SCHEMA_VERSION})"
         )
+    if current == SCHEMA_VERSION:
+        return current
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
     ops = Operations(MigrationContext.configure(conn))
     for version in range(current + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[version](ops)

@@ -12,15 +12,14 @@ import httpx
 import pytest
 
 from gateway.clock import SystemClock
-from isogate.broker_config import gateway_url, parse_credentials
 from simulators.broker import Mosquitto, free_port, mosquitto_available
 from simulators.door import DoorSensor
 from simulators.link import SimLink
 from simulators.police_app import PoliceApp, ReceivedAlert
+from tests.broker_support import generated_config
 from tests.conftest import (
     BrokerUnderTest,
     Harness,
-    isogate_cli,
     prepare,
     running_gateway,
     site_doc,
@@ -72,18 +71,8 @@ async def test_only_the_person_an_alert_reached_can_acknowledge_it_through_the_b
     token = await prepare(settings, site_doc(door_debounce_s=0), SystemClock().now())
 
     files = tmp_path / "broker"
-    bases = {
-        "ISOGATE_BASE_TOPIC": BASE,
-        "ISOGATE_Z2M_BASE_TOPIC": settings.z2m_base_topic,
-        "ISOGATE_OMG_BASE_TOPIC": settings.omg_base_topic,
-        "ISOGATE_FRIGATE_BASE_TOPIC": settings.frigate_base_topic,
-    }
-    args = ("broker-config", str(files), "--port", str(port))
-    out = await asyncio.to_thread(isogate_cli, *args, data=settings.data_dir, **bases)
-    assert out.returncode == 0, out.stderr
-    assert f"mqtt://gateway:<pw>@127.0.0.1:{port}" in out.stderr
-    creds = parse_credentials((files / "credentials.txt").read_text())
-    settings = settings.model_copy(update={"mqtt_url": gateway_url(port, creds["gateway"])})
+    hint = f"mqtt://gateway:<pw>@127.0.0.1:{port}"
+    settings, creds = await generated_config(settings, port, files, stderr_has=hint)
 
     def login(user: str) -> dict[str, Any]:
         return {"username": user, "password": creds[user]}

@@ -92,3 +92,33 @@ def test_ha_needs_postgresql():
     """A pair on SQLite is refused at start: SQLite is one box."""
     with pytest.raises(ValueError, match="PostgreSQL"):
         Settings(ha=True)
+
+
+async def test_a_slow_pdf_font_probe_does_not_hold_up_the_broker_session(
+    tmp_path: Path, broker: BrokerUnderTest, monkeypatch: pytest.MonkeyPatch
+):
+    """The font probe (a child process of seconds) runs beside the gateway, not before its
+    session: a standby taking over is up as soon as the broker answers, the probe still going."""
+    import threading
+
+    from gateway.care.documents import Documents
+    from tests.conftest import running_gateway
+
+    release = threading.Event()
+    probing = threading.Event()
+
+    def slow_check(_self: Documents) -> str | None:
+        probing.set()
+        release.wait(30)
+        return None
+
+    monkeypatch.setattr(Documents, "check", slow_check)
+    settings = unique_settings(tmp_path, broker)
+    clock = SystemClock()
+    token = await prepare(settings, site_doc(door_debounce_s=0), clock.now())
+    try:
+        async with running_gateway(settings, broker, clock, token) as h:
+            assert h.running.session.connected
+            assert probing.is_set() and not release.is_set()
+    finally:
+        release.set()

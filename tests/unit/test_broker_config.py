@@ -126,9 +126,10 @@ def test_devices_write_only_their_own_topics_and_the_gateway_reads_them_all():
     gateway = acl_of(GATEWAY_USER, text)
     for line in ("topic read isogate/dev/#", "topic read isogate/ack/#", "topic read home/#"):
         assert line in gateway
-    assert "topic write isogate/alerts/#" in gateway
-    assert "topic write isogate/handover/#" in gateway
-    writes = [line for line in gateway if line.startswith("topic write")]
+    assert "topic readwrite isogate/alerts/#" in gateway
+    assert "topic readwrite isogate/handover/#" in gateway
+    assert "topic readwrite isogate/gateway/#" in gateway  # the echo session's sentinel
+    writes = [line for line in gateway if line.startswith(("topic write", "topic readwrite"))]
     assert not [line for line in writes if "/dev/" in line or "/ack/" in line]
 
 
