@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import queue
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -330,6 +331,17 @@ async def advance(clock: Any, seconds: float, settle: float = 0.15) -> None:
         return last is not None and last >= now and not pipeline.desk.lock.locked()
 
     await eventually(ticked_now, timeout=10)
+
+
+async def lock_sqlite(h: Harness) -> sqlite3.Connection:
+    """Another process's writer holding the gateway's SQLite file (a backup or a stuck tool).
+
+    Taken off the event loop: the gateway commits on the loop's thread, so waiting for the lock
+    there could wait on a transaction only the blocked loop can finish."""
+    path = h.settings.db_url.split(":///", 1)[1]
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    await asyncio.to_thread(conn.execute, "BEGIN EXCLUSIVE")
+    return conn
 
 
 def at_local(text: str) -> datetime:

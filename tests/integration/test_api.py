@@ -4,7 +4,6 @@ bounded time, checked query parameters, and an OpenAPI document that covers ever
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 
@@ -13,7 +12,7 @@ import pytest
 
 from gateway.alerting.operations import ANSWER_WITHIN_S
 from simulators.door import DoorSensor
-from tests.conftest import Harness
+from tests.conftest import Harness, lock_sqlite
 
 ALERT_FIELDS = {
     "id", "type", "severity", "household", "address", "device", "raised_at", "status",
@@ -121,14 +120,6 @@ async def _breach(gateway: Harness) -> str:
     return str(alert["id"])
 
 
-def _lock(gateway: Harness) -> sqlite3.Connection:
-    """Another process's writer holding the SQLite file (as a backup or a stuck tool would)."""
-    path = gateway.settings.db_url.split(":///", 1)[1]
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("BEGIN EXCLUSIVE")
-    return conn
-
-
 async def test_healthz_is_503_while_any_part_is_down_and_says_which(
     gateway: Harness, client: httpx.AsyncClient
 ):
@@ -167,7 +158,7 @@ async def test_ack_and_resolve_answer_503_in_bounded_time_while_the_database_is_
     """A locked database: ack and resolve say 503 within the bound; released, both work."""
     alert_id = await _breach(gateway)
     desk = gateway.running.pipeline.desk
-    lock = await asyncio.to_thread(_lock, gateway)
+    lock = await lock_sqlite(gateway)
     try:
         for path, body in (("ack", None), ("resolve", {"note": "neighbour checked"})):
             t0 = time.monotonic()

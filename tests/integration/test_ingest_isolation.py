@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import httpx
 
 from gateway import metrics
 from gateway.ingest.arrival import Arrival
-from tests.conftest import Harness
+from tests.conftest import Harness, eventually, lock_sqlite
 
 DOOR_OPEN = json.dumps({"type": "door", "open": True}).encode()
 DOOR_CLOSED = json.dumps({"type": "door", "open": False}).encode()
@@ -131,13 +131,11 @@ async def test_a_row_the_database_refuses_is_set_aside_and_the_rest_commits(gate
 
 async def test_an_outage_is_waited_out_not_rejected(gateway: Harness):
     """While the database is locked nothing is acknowledged or rejected; then the breach alerts."""
-    db = gateway.settings.data_dir / "isogate.db"
     gateway.running.ingest.stall_s = 1.0
     url = f"http://127.0.0.1:{gateway.running.http_port}/healthz"
     accepted = metrics.MESSAGES.labels("accepted")
     accepted_before = accepted._value.get()
-    lock = sqlite3.connect(db, timeout=30)
-    lock.execute("BEGIN EXCLUSIVE")
+    lock = await lock_sqlite(gateway)
     try:
         with gateway.link() as link:
             await asyncio.to_thread(link.publish, f"{gateway.base}/dev/door-h2/event", DOOR_OPEN)
@@ -180,3 +178,42 @@ async def test_a_poison_ack_in_a_batch_does_not_store_its_events_twice(gateway: 
     store = gateway.running.store
     assert len(await store.household_events("h2", kind="heartbeat")) == 50
     assert any("ack refused" in r.reason for r in await store.list_rejected())
+
+
+async def test_the_ticker_waits_out_an_outage_without_a_restart(gateway: Harness):
+    """A tick that finds the database locked past its busy timeout is retried at the next tick:
+    the ticker is not restarted, /healthz names the database meanwhile, and ticks commit again
+    once the lock is gone."""
+    url = f"http://127.0.0.1:{gateway.running.http_port}/healthz"
+    restarts = metrics.TASK_RESTARTS.labels("gateway.tick")
+    restarts_before = restarts._value.get()
+    pipeline = gateway.running.pipeline
+    lock = await lock_sqlite(gateway)
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):  # a tick gives up after the store's 10 s busy timeout
+                answer = await client.get(url)
+                if answer.status_code == 503 and "tick:" in answer.text:
+                    break
+                await asyncio.sleep(0.1)
+        assert answer.status_code == 503 and "tick:" in answer.text
+        stuck = pipeline.watch.last_tick
+    finally:
+        lock.rollback()
+        lock.close()
+    # The sentinel: a tick after the lock commits (the watch's last tick moves on).
+    await gateway.wait_for(lambda: _later(pipeline.watch.last_tick, stuck), timeout=15)
+    async with httpx.AsyncClient() as client:
+        await eventually(_healthy(client, url), timeout=10)
+    assert restarts._value.get() == restarts_before
+
+
+async def _later(now: datetime | None, before: datetime | None) -> bool:
+    return now is not None and (before is None or now > before)
+
+
+def _healthy(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await client.get(url)).status_code == 200
+
+    return check

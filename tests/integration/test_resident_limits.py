@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.conftest import (
     at_local,
     eventually,
     fake_time_gateway,
+    lock_sqlite,
 )
 from tests.integration.resident_support import page_path, phone
 
@@ -186,10 +186,8 @@ async def test_a_busy_database_answers_503_in_bounded_time_and_announces_nothing
     within the bound; released, the same announcement works."""
     async with fake_time_gateway(tmp_path, broker, NIGHT) as (h, _clock):
         path = await page_path(h)
-        db = h.settings.db_url.split(":///", 1)[1]
-        lock = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        lock = await lock_sqlite(h)
         try:
-            await asyncio.to_thread(lock.execute, "BEGIN EXCLUSIVE")
             async with phone(h) as resident:
                 t0 = time.monotonic()
                 busy = await resident.post(path, json={"reason": "garbage"})
