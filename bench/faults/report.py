@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,15 @@ def _got(n: int | None, expected: int) -> str:
 def _channels(t: Tally) -> tuple[str, str, str, str]:
     """Breach alerts delivered: to the officers' apps, on the all-alerts topic, per webhook
     (joined), by SMS."""
-    hooks = [n for ch, n in t.delivered.items() if ch.startswith("hook")]
+    hooks = [
+        _got(n, t.breaches) + (f" (+{t.hook_repeats[ch]} again)" if t.hook_repeats.get(ch) else "")
+        for ch, n in t.delivered.items()
+        if ch.startswith("hook")
+    ]
     return (
         _got(t.delivered.get("officer MQTT"), t.breaches),
         _got(t.delivered.get("alerts topic"), t.breaches),
-        " · ".join(_got(n, t.breaches) for n in hooks) or "–",
+        " · ".join(hooks) or "–",
         _got(t.delivered.get("SMS"), t.breaches),
     )
 
@@ -65,7 +70,10 @@ def table(tallies: list[Tally], opts: Options) -> Table:
             f"isogate under faults: {load.households:,} households, door heartbeats every "
             f"{load.heartbeat_s:g} s, a breach every {load.breach_every_s:g} s"
         ),
-        caption="red a / b: got a, expected b. FAIL on any loss, duplicate or crash.",
+        caption=(
+            "red a / b: got a, expected b. FAIL on any loss, duplicate or crash; a webhook post "
+            "made again carries the same X-Isogate-Delivery-Id (at least once), counted as again."
+        ),
     )
     for col, justify in COLUMNS:
         no_wrap = col == "scenario" or col.startswith("breaches")
@@ -110,16 +118,29 @@ def show(tallies: list[Tally], opts: Options, console: Console) -> None:
 
 def write(tallies: list[Tally], opts: Options, took_s: float, path: Path = RESULTS) -> Path:
     """Write the run as JSON (``bench/results/faults-latest.json``)."""
-    doc: dict[str, Any] = {
-        "command": "make faults",
+    doc = run_doc("make faults", opts, took_s, tallies)
+    doc["figures"] = [f.as_json() for f in as_figures(tallies)]
+    return write_doc(doc, path)
+
+
+def run_doc(command: str, opts: Any, took_s: float, tallies: Sequence[Any]) -> dict[str, Any]:
+    """A fault run as JSON: when, where, with what options, each scenario and its failures.
+
+    ``opts`` is a dataclass of options; each tally a dataclass with ``ok`` and ``failures``.
+    """
+    return {
+        "command": command,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "options": {k: v for k, v in asdict(opts).items() if k != "logs"},
         "took_s": round(took_s, 1),
         "ok": all(t.ok for t in tallies),
         "scenarios": [{**asdict(t), "ok": t.ok, "failures": t.failures} for t in tallies],
-        "figures": [f.as_json() for f in as_figures(tallies)],
     }
+
+
+def write_doc(doc: dict[str, Any], path: Path) -> Path:
+    """Write a run's JSON document to ``path``; returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return path
@@ -140,5 +161,7 @@ def as_figures(tallies: list[Tally]) -> list[Figure]:
             ("alert copies delivered twice", sum(t.dup_alerts.values())),
         ]:
             out.append(Figure(group, name, value, "", target="0", ok=value == 0))
+        repeats = sum(t.hook_repeats.values())
+        out.append(Figure(group, "webhook posts made again (same delivery id)", repeats, ""))
         out.append(Figure(group, "gateway RSS peak", round(t.rss_peak_mib, 1), "MiB"))
     return out

@@ -133,6 +133,16 @@ class Scene:
         self.settings: Settings
 
     @property
+    def base_topic(self) -> str:
+        """The gateway's base topic."""
+        return self.settings.base_topic
+
+    @property
+    def officer_count(self) -> int:
+        """How many officers (each with a police app)."""
+        return self.opts.load.officers
+
+    @property
     def db(self) -> Path:
         """The SQLite file."""
         return self.settings.data_dir / "isogate.db"

@@ -105,3 +105,14 @@ def test_a_tally_fails_on_any_loss_or_duplicate_and_waits_for_stragglers():
         "1 alerts not delivered to officer MQTT",
         "1 alert copies delivered twice to MQTT",
     ]
+
+
+def test_a_webhook_post_made_again_is_counted_but_is_not_a_failure():
+    """Webhooks are at least once, with a delivery id to drop a repeat by; MQTT copies fail."""
+    t = Tally("x", "x", published=10, stored=10, breaches=2, alerts=2, acked=2)
+    t.delivered = {"officer MQTT": 2, "hook ok": 2}
+    t.dup_alerts = {"MQTT": 0}
+    t.hook_repeats = {"hook ok": 3}
+    assert t.ok
+    t.dup_alerts = {"MQTT": 1}
+    assert t.failures == ["1 alert copies delivered twice to MQTT"]
