@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-camera faults cluster lint format clean
+.PHONY: demo test bench bench-camera faults faults-cluster cluster lint format clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,13 @@ bench-camera: $(STAMP)
 # not part of `test`). Exits non-zero on any loss, duplicate or crash.
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults
+
+# Two gateways, three NATS nodes and a PostgreSQL of its own (never the shared one) under load:
+# SIGKILL the active gateway, its NATS node, both; restart PostgreSQL; cut the active gateway
+# off from PostgreSQL. Needs nats-server and PostgreSQL's server programs; not part of `test`.
+# Exits non-zero on any loss or a takeover over 10 s. `python -m bench.cluster_faults --quick`.
+faults-cluster: $(STAMP)
+	$(BIN)/python -m bench.cluster_faults
 
 # Three NATS nodes (deploy/nats), the PostgreSQL on 127.0.0.1:5432 and two gateways, one active;
 # prints where everything is; Ctrl-C stops all.
