@@ -9,7 +9,10 @@ breach, a few milliseconds for a thousand events, during which the loop does not
 
 Nor does it checkpoint there: its automatic checkpoints are off, and a passive checkpoint runs
 on the writer's thread at most once a second (a checkpoint on the loop copied a thousand pages
-and synced twice, every half second at 50 breaches a second).
+and synced twice, every half second at 50 breaches a second). A WAL that a burst grew past
+``WAL_TRUNCATE_BYTES`` is truncated once all of it is in the database, and after a write refused
+for want of space: SQLite keeps a WAL file at its largest otherwise, and on a small disk that
+space is what the database needs to take the next checkpoint (a full disk never recovered).
 
 It never waits on the loop: the connection's busy timeout is zero, so a database another
 writer holds (a CLI ``isogate load``, a backup, a lock held by a fault test) answers
@@ -37,6 +40,8 @@ log = logging.getLogger("isogate.store")
 
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 CHECKPOINT_EVERY_S = 1.0
+WAL_TRUNCATE_BYTES = 4 << 20
+TRUNCATE_WAIT_MS = 200  # how long a truncating checkpoint waits for readers (writers wait too)
 
 
 class _BusyError(Exception):
@@ -65,6 +70,9 @@ class SqliteWriter:
         self._checkpointer: sqlite3.Connection | None = None  # used on the thread only
         self._checkpointing = False
         self._next_checkpoint = 0.0
+        self._full = False  # a write was refused for want of space: truncate the WAL next
+        self._checkpoint_failing = False
+        self._page = 4096  # the database's page size, read by the checkpointer
 
     def _connection(self) -> sqlite3.Connection:
         con = self._con
@@ -89,20 +97,23 @@ class SqliteWriter:
         queue behind it rather than touch the connection from the loop.
         """
         loop = asyncio.get_running_loop()
+        try:
+            return await self._run(prepared, loop)
+        finally:
+            # After each step, committed or not: a write refused for want of space is what
+            # asks for the WAL to be truncated, and nothing else would schedule it.
+            self._checkpoint_soon(loop)
+
+    async def _run(self, prepared: Prepared, loop: asyncio.AbstractEventLoop) -> list[int]:
         self._given = [job for job in self._given if not job.done()]
         if not self._given:
             try:
-                ids = self._write(prepared)
+                return self._write(prepared)
             except _BusyError:
                 pass
-            else:
-                self._checkpoint_soon(loop)
-                return ids
         job = self._thread.submit(self._write_patiently, prepared)
         self._given.append(job)
-        ids = await asyncio.wrap_future(job, loop=loop)
-        self._checkpoint_soon(loop)
-        return ids
+        return await asyncio.wrap_future(job, loop=loop)
 
     def _checkpoint_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         """At most every ``CHECKPOINT_EVERY_S``, a passive checkpoint on the writer's thread.
@@ -124,13 +135,27 @@ class SqliteWriter:
                 self.path, isolation_level=None, check_same_thread=False
             )
             self._pragmas(con, None)
-        con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            con.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+            self._page = int(con.execute("PRAGMA page_size").fetchone()[0])
+        busy, frames, copied = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        large = frames * (self._page + 24) > WAL_TRUNCATE_BYTES
+        if self._full or (not busy and frames == copied and large):
+            # Waits for readers (and holds writers) at most TRUNCATE_WAIT_MS; busy, it is
+            # tried again at a later checkpoint.
+            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                self._full = False
 
     def _checkpointed(self, done: asyncio.Future[None]) -> None:
         self._checkpointing = False
         exc = done.exception()
-        if exc is not None:  # the next write tries again; the WAL only grows meanwhile
-            log.warning("WAL checkpoint failed: %s", exc)
+        if exc is None:
+            if self._checkpoint_failing:
+                log.warning("WAL checkpoints succeed again")
+            self._checkpoint_failing = False
+        elif not self._checkpoint_failing:  # the next write tries again; the WAL grows meanwhile
+            log.warning("WAL checkpoint failed: %s (retried after later writes)", exc)
+            self._checkpoint_failing = True
 
     def _write(self, prepared: Prepared) -> list[int]:
         con = self._connection()
@@ -152,6 +177,8 @@ class SqliteWriter:
             if con.in_transaction:
                 self._discard_transaction(con)
             if isinstance(exc, sqlite3.Error):
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    self._full = True
                 raise translated(exc) from exc
             raise
         return ids

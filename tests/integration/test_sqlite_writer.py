@@ -83,3 +83,34 @@ async def test_a_connection_left_inside_a_transaction_does_not_refuse_every_late
         writer.close()
     values = sqlite3.connect(db).execute("SELECT v FROM t ORDER BY rowid").fetchall()
     assert values == [(1,), (1,), (1,)]  # the half-done transaction's row was rolled back
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+async def test_a_wal_a_burst_grew_is_truncated_once_it_is_in_the_database(tmp_path: Path):
+    """SQLite keeps a WAL file at its largest; after a burst of 6 MiB the writer's checkpoints
+    give that space back, so a small disk has room for the database to grow again."""
+    db = tmp_path / "w.db"
+    setup = sqlite3.connect(db)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE b (v BLOB)")
+    setup.commit()
+    setup.close()
+    wal = Path(f"{db}-wal")
+    burst = Prepared((("INSERT INTO b (v) VALUES (?)", [(bytes(4000),)] * 2000, False),))
+    writer = SqliteWriter(str(db), _pragmas)
+    try:
+        await writer.run(burst)
+        assert _size(wal) > 6 << 20
+        # Checkpoints follow writes, at most one a second: the first copies the burst into the
+        # database, a later one finds it all there and truncates the file.
+        deadline = time.monotonic() + 10
+        while _size(wal) > 1 << 20 and time.monotonic() < deadline:
+            await asyncio.sleep(0.3)
+            await writer.run(Prepared((("DELETE FROM b WHERE rowid = -1", [()], False),)))
+        assert _size(wal) <= 1 << 20
+    finally:
+        writer.close()
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM b").fetchone()[0] == 2000
