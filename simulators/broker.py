@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import getpass
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,9 +24,40 @@ from types import TracebackType
 REPO_CONF = Path(__file__).resolve().parent.parent / "config" / "mosquitto.conf"
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel picks outgoing connections' local ports from."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_handed_out: set[int] = set()  # at most a few hundred in a test run
+
+
 def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as s:
+    """A loopback TCP port nobody listens on right now, outside the ephemeral range.
+
+    A port the kernel handed out for listening (bind to 0) comes from the range it also takes
+    outgoing connections' local ports from: between choosing it and a server binding it, a
+    route or client connection of a sibling process can take it ("address already in use", a
+    NATS node that never started). Ports below that range are only ever taken on purpose.
+    """
+    low, high = _ephemeral_ports()
+    first, last = (10000, low - 1) if low > 11000 else (high + 1, 65535)
+    for _ in range(200):
+        port = random.randint(first, last)
+        if port in _handed_out:  # chosen for a server of this process that may not bind yet
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as s:  # a crowded range: whatever the kernel gives
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

@@ -145,8 +145,16 @@ async def test_the_session_moves_to_another_node_with_its_queued_messages(tmp_pa
         async with session, asyncio.TaskGroup() as tg:
             runner = tg.create_task(session.run())
             await session.wait_connected(30)
-            await asyncio.sleep(0.5)  # the subscription is in place (SUBACK)
             assert session.address.port == cluster.ports[0].mqtt
+            # The subscription is in place (its consumer committed in JetStream) once a message
+            # published to it arrives; published until one does, as a SUBACK is not awaited.
+            async with asyncio.timeout(30):
+                with SimLink("127.0.0.1", cluster.ports[0].mqtt) as link:
+                    while got.empty():
+                        await asyncio.to_thread(link.publish, topic, "ready")
+                        await asyncio.sleep(0.2)
+            while not got.empty():
+                session.ack(got.get_nowait())
             cluster.kill(0)
             # The surviving nodes take MQTT sessions again once JetStream re-elected its leaders.
             await asyncio.to_thread(mqtt_ready, cluster.ports[2].mqtt)
@@ -158,7 +166,8 @@ async def test_the_session_moves_to_another_node_with_its_queued_messages(tmp_pa
             async with asyncio.timeout(60):
                 while len(received) < 200:
                     message = await got.get()
-                    received.add(message.payload)
+                    if message.payload != b"ready":  # a sentinel redelivered after the move
+                        received.add(message.payload)
                     session.ack(message)
             assert session.address.port != cluster.ports[0].mqtt
             assert received == {str(i).encode() for i in range(200)}

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -35,6 +34,7 @@ from tests.conftest import (
     site_doc,
     unique_settings,
 )
+from tests.pg_support import fresh_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAME = "张三"
@@ -210,28 +210,16 @@ async def on_database(
     kind: str, tmp_path: Path, broker: BrokerUnderTest, start: datetime
 ) -> AsyncIterator[tuple[Harness, FakeClock]]:
     """A gateway on fake time over SQLite or a fresh PostgreSQL database (dropped after)."""
-    if kind == "sqlite":
-        settings = unique_settings(tmp_path, broker)
-        admin = None
-    else:
-        asyncpg = pytest.importorskip("asyncpg", reason="the postgres extra is not installed")
-        try:
-            admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
-        except (OSError, asyncpg.PostgresError) as exc:
-            pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-        name = f"isogate_{uuid.uuid4().hex[:10]}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        settings = unique_settings(tmp_path, broker, database_url=url)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        if kind == "sqlite":
+            settings = unique_settings(tmp_path, broker)
+        else:
+            url = await stack.enter_async_context(fresh_database())
+            settings = unique_settings(tmp_path, broker, database_url=url)
         token = await prepare(settings, purge_doc(start), start)
         clock = FakeClock(start)
         async with running_gateway(settings, broker, clock, token) as h:
             yield h, clock
-    finally:
-        if admin is not None:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

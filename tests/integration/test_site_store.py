@@ -6,7 +6,6 @@ On SQLite, and on PostgreSQL where a server answers on 127.0.0.1:5432.
 from __future__ import annotations
 
 import gc
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from gateway.site.stored import bulk, current_directory, save_site, stored_site
 from gateway.store import Store
 from isogate.demo import demo_mac, demo_site
 from tests.conftest import site_doc
+from tests.pg_support import fresh_database
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -29,19 +29,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}") as s:
             yield s
         return
-    asyncpg = pytest.importorskip("asyncpg", reason="the postgres extra is not installed")
-    name = f"isogate_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        async with Store.open(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}") as s:
-            yield s
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database() as url, Store.open(url) as s:
+        yield s
 
 
 def _household(hid: str, address: str) -> dict[str, Any]:
