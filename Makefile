@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses auto --maxprocesses 4
 
 # One table of every benchmark beside the limits measured in the same run; written to
 # bench/results/ (see bench/PERFORMANCE.md). `python -m bench --quick` for smaller counts.
