@@ -6,7 +6,7 @@ Times without an offset are in the site's ``timezone``; after validation every d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,8 @@ from pydantic import (
 from devices.events import Protocol
 from devices.events import normalize_mac as normalize_mac  # the devices' one rule, re-exported
 from rules.alerts import AlertType, Severity
+from rules.intervals import Interval as Interval  # re-exported: Period and VisitWindow's base
+from rules.intervals import localize, naive_lt
 from rules.spans import DailySpan as DailySpan  # re-exported: site models use it throughout
 from rules.spans import SpanField, span_of
 from rules.strict import Strict as Strict  # re-exported: the base of every site model
@@ -147,7 +149,7 @@ class Shift(Strict):
             raise ValueError("a shift is either daily or has start and end, not both")
         if self.daily is None and (self.start is None or self.end is None):
             raise ValueError("a shift needs daily: HH:MM-HH:MM, or both start and end")
-        if self.start is not None and self.end is not None and _naive_lt(self.end, self.start):
+        if self.start is not None and self.end is not None and naive_lt(self.end, self.start):
             raise ValueError("shift end is before its start")
         return self
 
@@ -164,39 +166,6 @@ class Resident(Strict):
     flags: list[str] = Field(default_factory=list)
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{5,15}$")
     _shared: ClassVar[tuple[str, ...]] = ("flags",)
-
-
-class Interval(Strict):
-    """A stretch of time between two datetimes: start inclusive, end exclusive."""
-
-    start: datetime
-    end: datetime
-    _what: ClassVar[str] = "interval"  # the word the ordering error uses
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Interval:
-        if not _naive_lt(self.start, self.end):
-            raise ValueError(f"{self._what} end must be after its start")
-        return self
-
-    def contains(self, t: datetime) -> bool:
-        """Start inclusive, end exclusive."""
-        start, end = self.start, self.end
-        if start.tzinfo is None or t.tzinfo is not UTC:
-            return start <= t < end
-        # Aware times of different zones compare through utcoffset() each time (~4 µs a
-        # comparison); the gateway's times are UTC: compare with the bounds in UTC, kept by
-        # the interval's identity while its start and end stay the same objects.
-        kept = _UTC_BOUNDS.get(id(self))
-        if kept is None or kept[0] is not start or kept[1] is not end:
-            if len(_UTC_BOUNDS) >= _UTC_BOUNDS_MAX:
-                _UTC_BOUNDS.clear()
-            kept = _UTC_BOUNDS[id(self)] = (start, end, start.astimezone(UTC), end.astimezone(UTC))
-        return kept[2] <= t < kept[3]
-
-
-_UTC_BOUNDS: dict[int, tuple[datetime, datetime, datetime, datetime]] = {}
-_UTC_BOUNDS_MAX = 100_000
 
 
 class Period(Interval):
@@ -363,47 +332,15 @@ class Site(Strict):
         # per time.
         tz = ZoneInfo(self.timezone)
         for shift in self.shifts or []:
-            _localize(shift, tz)
+            localize(shift, tz)
         for hh in self.households:
             if hh.isolation:
-                _localize(hh.isolation, tz)
+                localize(hh.isolation, tz)
             for v in hh.visits:
-                _localize(v, tz)
+                localize(v, tz)
         return self
 
     @property
     def tz(self) -> ZoneInfo:
         """The site's time zone."""
         return ZoneInfo(self.timezone)
-
-
-def _localize(span: Shift | Interval, tz: ZoneInfo) -> None:
-    for name in ("start", "end"):
-        t = getattr(span, name)
-        if not isinstance(t, datetime):
-            continue
-        if t.tzinfo is None:
-            setattr(span, name, t.replace(tzinfo=tz))
-            continue
-        offset = t.tzinfo.utcoffset(None)  # None for a zone with rules (ZoneInfo)
-        if offset is not None and t.tzinfo is not _FIXED.get(offset):
-            setattr(span, name, t.replace(tzinfo=_fixed(offset)))
-
-
-# One tzinfo per fixed offset for a whole site: each parsed "+08:00" time gets its own (40 bytes,
-# two or more per household), the stored site's times all being parsed.
-_FIXED: dict[timedelta, timezone] = {}
-
-
-def _fixed(offset: timedelta) -> timezone:
-    zone = _FIXED.get(offset)
-    if zone is None:
-        zone = _FIXED[offset] = UTC if not offset else timezone(offset)
-    return zone
-
-
-def _naive_lt(a: datetime, b: datetime) -> bool:
-    """Compare before localization: treat naive and aware alike by wall time if mixed."""
-    if (a.tzinfo is None) != (b.tzinfo is None):
-        return a.replace(tzinfo=None) < b.replace(tzinfo=None)
-    return a < b
