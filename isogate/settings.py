@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.cluster.lease import LeaseTimings
-from gateway.ingest.mqtt import BrokerAddress, broker_addresses
+from gateway.ingest.broker_url import BrokerAddress, broker_addresses
 
 ENV_PREFIX = "ISOGATE_"
 

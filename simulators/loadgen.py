@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     """Publish a community's load to a broker, with a progress bar, until the duration ends."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gateway.ingest.mqtt import BrokerAddress
+    from gateway.ingest.broker_url import BrokerAddress
 
     parser = argparse.ArgumentParser(description="Load of N simulated households over MQTT")
     parser.add_argument("--households", type=int, required=True)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -23,48 +22,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway import metrics
 from gateway.backoff import full_jitter
 from gateway.clock import Clock
+from gateway.ingest.broker_url import BrokerAddress, broker_addresses
 from gateway.ingest.client import BufferedClient
 from gateway.ingest.wire import LoopDriver
 
 log = logging.getLogger("isogate.mqtt")
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Where the broker is, parsed from ``mqtt://user:pass@host:port`` or ``mqtts://``."""
-
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """Parse a broker URL; raises ValueError on another scheme."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
-        tls = parts.scheme in ("mqtts", "ssl")
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or (8883 if tls else 1883),
-            tls=tls,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
-
-
-def broker_addresses(urls: str) -> list[BrokerAddress]:
-    """The brokers of ``ISOGATE_MQTT_URL``: one URL, or several separated by commas (the nodes
-    of a clustered broker, tried in turn); raises ValueError on a bad one or a mix of TLS and
-    plain URLs (the session sets TLS up once)."""
-    found = [BrokerAddress.parse(u.strip()) for u in urls.split(",") if u.strip()]
-    if not found:
-        raise ValueError("no broker URL")
-    if len({a.tls for a in found}) > 1:
-        raise ValueError("broker URLs mix mqtts:// and mqtt://: use one kind for every node")
-    return found
 
 
 @dataclass(slots=True)

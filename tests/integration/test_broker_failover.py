@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from gateway.clock import SystemClock
-from gateway.ingest.mqtt import Inbound, MqttSession, broker_addresses
+from gateway.ingest.broker_url import broker_addresses
+from gateway.ingest.mqtt import Inbound, MqttSession
 from isogate.settings import ConfigError, Settings
 from simulators.broker import Mosquitto, mosquitto_available
 from simulators.link import SimLink
