@@ -21,6 +21,10 @@ from rules.alerts import AlertType, Clear, Decision, Raise
 from rules.care import CareState, authorized_by, released
 from rules.directory import Binding, Directory
 
+# How far back a sensor's sequence number may go and still be a report overtaken on the way;
+# further back, the sensor restarted its count, and the report is applied as it comes.
+STALE_SEQS = 32
+
 
 class DoorReport(StrEnum):
     """What a contact report meant, kept beside the event in the log."""
@@ -28,6 +32,7 @@ class DoorReport(StrEnum):
     CHANGE = "change"  # the door opened or closed
     REPEAT = "repeat"  # the same state again: a heartbeat, not a door event
     BOUNCE = "bounce"  # a change within the debounce interval of the last one
+    STALE = "stale"  # older, by its sequence number, than a report already applied
 
 
 class DoorVerdict(StrEnum):
@@ -49,6 +54,10 @@ class DoorState:
     rebuilt from the store). ``moved_at`` is set while bounces left the door other than last
     judged: when it last moved. That move is judged once the interval ends, so a bounce can
     delay a breach by the interval but never swallow it.
+
+    ``seq`` orders a sensor's reports when they arrive out of order (a bridge that reconnects
+    sends what it queued after what it publishes at once); None after a restart of the gateway,
+    until the next numbered report.
     """
 
     open: bool | None = None
@@ -56,6 +65,7 @@ class DoorState:
     left_open_raised: bool = False
     moved_at: datetime | None = None
     debounce_from: datetime | None = None
+    seq: int | None = None  # the sequence number of the last report applied, when it had one
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,7 @@ def step(
     *,
     now: datetime,
     care: CareState | None = None,
+    seq: int | None = None,
 ) -> DoorStep:
     """Apply one contact report (``is_open``).
 
@@ -108,10 +119,28 @@ def step(
         directory: The site.
         now: The gateway's time: an alert goes to whoever is on duty now.
         care: The household's announced openings, console visits and release.
+        seq: The report's sequence number, if the sensor numbers its reports.
 
     Returns:
         The new state, what the report was and the decisions.
     """
+    if seq is not None and state.seq is not None and 0 < state.seq - seq <= STALE_SEQS:
+        return _stale(state, is_open, at, binding, directory, now, care)
+    this = _step(state, is_open, at, binding, directory, now, care)
+    if seq is None or this.state.seq == seq:
+        return this
+    return replace(this, state=replace(this.state, seq=seq))
+
+
+def _step(
+    state: DoorState,
+    is_open: bool,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    now: datetime,
+    care: CareState | None,
+) -> DoorStep:
     debounce = timedelta(seconds=directory.policy.door_debounce_s)
     settled: DoorStep | None = None
     if _due(state, at, debounce):
@@ -188,6 +217,42 @@ def next_due(
     return due if due < iso.end else None
 
 
+def _stale(
+    state: DoorState,
+    is_open: bool,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    now: datetime,
+    care: CareState | None,
+) -> DoorStep:
+    """A report that a newer one overtook: the door stays as the newer one left it.
+
+    A stale "closed" tells nothing the newer report does not. A stale "open" still happened: it
+    is judged at its own time, so that an opening is never swallowed by the order it arrived
+    in (the alert desk folds it into the household's active breach, if one is open).
+    """
+    if not is_open:
+        return DoorStep(state, DoorReport.STALE, None, ())
+    verdict = opening_verdict(binding, at, care)
+    if verdict is not DoorVerdict.BREACH:
+        return DoorStep(state, DoorReport.STALE, verdict, ())
+    return DoorStep(state, DoorReport.STALE, verdict, (_breach(binding, at, directory, now),))
+
+
+def _breach(binding: Binding, at: datetime, directory: Directory, now: datetime) -> Raise:
+    hh, dev = binding.household, binding.device
+    local = at.astimezone(directory.tz)
+    return Raise(
+        AlertType.DOOR_BREACH,
+        hh.id,
+        dev.id,
+        at,
+        f"门磁: {hh.address} {local:%H:%M} 开门，非授权时段",
+        directory.recipients(AlertType.DOOR_BREACH, hh, now),
+    )
+
+
 def _due(state: DoorState, t: datetime, debounce: timedelta) -> bool:
     """Whether a bounced move waits for judgement and its debounce interval ended by ``t``."""
     return (
@@ -222,7 +287,7 @@ def _change(
     """The door opened or closed at ``at``: a new state, and the decisions it takes."""
     # The first report only tells the state: bounces are measured from a change seen whole.
     since = at if state.open is not None else None
-    new = DoorState(open=is_open, changed_at=at, debounce_from=since)
+    new = DoorState(open=is_open, changed_at=at, debounce_from=since, seq=state.seq)
     hh, dev = binding.household, binding.device
     if not is_open:
         decisions: tuple[Decision, ...] = ()
@@ -232,16 +297,7 @@ def _change(
     verdict = opening_verdict(binding, at, care)
     if verdict is not DoorVerdict.BREACH:
         return DoorStep(new, DoorReport.CHANGE, verdict, ())
-    local = at.astimezone(directory.tz)
-    raise_ = Raise(
-        AlertType.DOOR_BREACH,
-        hh.id,
-        dev.id,
-        at,
-        f"门磁: {hh.address} {local:%H:%M} 开门，非授权时段",
-        directory.recipients(AlertType.DOOR_BREACH, hh, now),
-    )
-    return DoorStep(new, DoorReport.CHANGE, verdict, (raise_,))
+    return DoorStep(new, DoorReport.CHANGE, verdict, (_breach(binding, at, directory, now),))
 
 
 def _open_checks(
@@ -256,7 +312,7 @@ def _open_checks(
         # An open-only sensor never says "closed": it counts as closed once its hold runs out.
         if open_for >= dev.open_hold_s:
             closed_at = state.changed_at + timedelta(seconds=dev.open_hold_s)
-            return DoorState(open=False, changed_at=closed_at), ()
+            return DoorState(open=False, changed_at=closed_at, seq=state.seq), ()
         return state, ()
     if state.left_open_raised or open_for < directory.policy.door_left_open_s:
         return state, ()

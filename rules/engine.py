@@ -188,7 +188,9 @@ class Watch:
         if isinstance(event, DoorEvent) and dev.kind is DeviceKind.DOOR:
             before = self.doors.get(dev.id, DoorState())
             cs = self.care.get(binding.household.id)
-            result = door.step(before, event.open, at, binding, self.directory, now=now, care=cs)
+            result = door.step(
+                before, event.open, at, binding, self.directory, now=now, care=cs, seq=event.seq
+            )
             self.doors[dev.id] = result.state
             note = result.report.value
             if result.verdict is not None:
@@ -390,6 +392,8 @@ def _opened_at(before: DoorState, result: DoorStep, at: datetime) -> datetime | 
     """
     if result.verdict is None:
         return None
-    if result.report is DoorReport.CHANGE and result.state.open:
+    if result.report is DoorReport.STALE or (
+        result.report is DoorReport.CHANGE and result.state.open
+    ):
         return at
     return before.moved_at

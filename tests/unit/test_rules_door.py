@@ -280,3 +280,79 @@ def test_a_door_left_open_has_always_alerted(reports: list[tuple[bool, float, bo
     breaches += sum(x.type is AlertType.DOOR_BREACH for x in ticked)
     if state.open:
         assert breaches >= 1
+
+
+def _numbered(
+    reports: list[tuple[int, bool, str]], b: Binding, d: Directory
+) -> tuple[door.DoorState, list[door.DoorStep]]:
+    """Apply ``(seq, open, local time)`` reports in the order given, each handled on arrival."""
+    state, steps = door.DoorState(), []
+    for seq, is_open, at in reports:
+        result = door.step(state, is_open, local(at), b, d, now=local(at), seq=seq)
+        state = result.state
+        steps.append(result)
+    return state, steps
+
+
+def test_a_heartbeat_overtaken_by_an_opening_does_not_make_a_second_breach(directory: Directory):
+    """Seen in the fault suite: a sensor's link reconnects and sends the opening (seq 4) before
+    the heartbeat it had queued (seq 3, closed). The late heartbeat must not close the door, or
+    the next heartbeat (seq 5, still open) would be a second opening and a second alert."""
+    b = h1_door(directory)
+    state, steps = _numbered(
+        [
+            (2, False, "2026-11-23T03:00:00"),
+            (4, True, "2026-11-23T03:12:00"),
+            (3, False, "2026-11-23T03:12:01"),  # queued before the opening, arrives after it
+            (5, True, "2026-11-23T03:12:02"),
+            (6, False, "2026-11-23T03:12:03"),
+        ],
+        b,
+        directory,
+    )
+    reports = [s.report for s in steps]
+    assert reports == [
+        door.DoorReport.CHANGE,
+        door.DoorReport.CHANGE,
+        door.DoorReport.STALE,
+        door.DoorReport.REPEAT,
+        door.DoorReport.CHANGE,
+    ]
+    raised = [x for s in steps for x in s.decisions if isinstance(x, Raise)]
+    assert len(raised) == 1 and raised[0].at == local("2026-11-23T03:12:00")
+    assert state.open is False and state.seq == 6
+
+
+def test_an_opening_that_arrives_after_its_closing_still_alerts(directory: Directory):
+    """Never swallowed by the order it came in: open (seq 7) overtaken by its close (seq 8)."""
+    b = h1_door(directory)
+    state, steps = _numbered(
+        [
+            (6, False, "2026-11-23T03:00:00"),
+            (8, False, "2026-11-23T03:12:05"),
+            (7, True, "2026-11-23T03:12:06"),
+        ],
+        b,
+        directory,
+    )
+    assert steps[2].report is door.DoorReport.STALE
+    assert steps[2].verdict is door.DoorVerdict.BREACH
+    [raise_] = steps[2].decisions
+    assert isinstance(raise_, Raise) and raise_.type is AlertType.DOOR_BREACH
+    assert state.open is False and state.seq == 8  # the newer report stands
+
+
+def test_a_sensor_that_restarted_its_count_is_followed_as_it_comes(directory: Directory):
+    """Far below the last number (more than STALE_SEQS back): a restart, not a late report."""
+    b = h1_door(directory)
+    state, steps = _numbered(
+        [
+            (500, False, "2026-11-23T03:00:00"),
+            (1, True, "2026-11-23T03:12:00"),
+        ],
+        b,
+        directory,
+    )
+    assert steps[1].report is door.DoorReport.CHANGE
+    assert steps[1].verdict is door.DoorVerdict.BREACH
+    assert state.open is True and state.seq == 1
