@@ -19,6 +19,16 @@ def _pragmas(con: sqlite3.Connection, _record: object) -> None:
     con.execute("PRAGMA busy_timeout=4000")
 
 
+def _database(tmp_path: Path, table: str) -> Path:
+    """A WAL database file holding one table, ``name (columns)``."""
+    db = tmp_path / "w.db"
+    with contextlib.closing(sqlite3.connect(db)) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute(f"CREATE TABLE {table}")
+        setup.commit()
+    return db
+
+
 async def _longest_stall(during: asyncio.Future[object]) -> float:
     """The longest gap between 10 ms ticks of the loop until ``during`` is done."""
     longest, last = 0.0, time.monotonic()
@@ -32,11 +42,7 @@ async def _longest_stall(during: asyncio.Future[object]) -> float:
 async def test_a_cancelled_queued_step_does_not_let_the_next_one_block_the_loop(tmp_path: Path):
     """Locked database: step A waits on the writer's thread with the busy timeout raised; B is
     queued behind it and cancelled; C must still go to the thread, not run on the loop."""
-    db = tmp_path / "w.db"
-    setup = sqlite3.connect(db)
-    setup.execute("PRAGMA journal_mode=WAL")
-    setup.execute("CREATE TABLE t (v INTEGER)")
-    setup.commit()
+    db = _database(tmp_path, "t (v INTEGER)")
     writer = SqliteWriter(str(db), _pragmas)
     await writer.run(INSERT)  # the connection exists, with its busy timeout at zero
     lock = sqlite3.connect(db, check_same_thread=False)
@@ -66,11 +72,7 @@ async def test_a_connection_left_inside_a_transaction_does_not_refuse_every_late
 ):
     """A rollback that failed (a full disk) left the writer's connection in a transaction: the
     next step starts clean instead of failing "within a transaction" for ever."""
-    db = tmp_path / "w.db"
-    setup = sqlite3.connect(db)
-    setup.execute("PRAGMA journal_mode=WAL")
-    setup.execute("CREATE TABLE t (v INTEGER)")
-    setup.commit()
+    db = _database(tmp_path, "t (v INTEGER)")
     writer = SqliteWriter(str(db), _pragmas)
     try:
         await writer.run(INSERT)
@@ -92,12 +94,7 @@ def _size(path: Path) -> int:
 async def test_a_wal_a_burst_grew_is_truncated_once_it_is_in_the_database(tmp_path: Path):
     """SQLite keeps a WAL file at its largest; after a burst of 6 MiB the writer's checkpoints
     give that space back, so a small disk has room for the database to grow again."""
-    db = tmp_path / "w.db"
-    setup = sqlite3.connect(db)
-    setup.execute("PRAGMA journal_mode=WAL")
-    setup.execute("CREATE TABLE b (v BLOB)")
-    setup.commit()
-    setup.close()
+    db = _database(tmp_path, "b (v BLOB)")
     wal = Path(f"{db}-wal")
     burst = Prepared((("INSERT INTO b (v) VALUES (?)", [(bytes(4000),)] * 2000, False),))
     writer = SqliteWriter(str(db), _pragmas)
