@@ -16,6 +16,7 @@ from tests.conftest import (
     Harness,
     advance,
     at_local,
+    eventually,
     fake_time_gateway,
     site_doc,
     subscribed,
@@ -155,10 +156,18 @@ async def test_rest_resolve_of_a_breach_needs_a_note(tmp_path: Path, broker: Bro
             assert done.status_code == 200
             assert done.json()["status"] == "resolved"
             detail = (await client.get(url)).json()
-        assert [e["action"] for e in detail["history"]] == ["raised", "acknowledged", "resolved"]
-        assert {d["state"] for d in detail["deliveries"]} == {"delivered"}
-        seen = await _alerts_until(h, lambda i: i[1]["status"] == "resolved")
-        assert seen[-1][1]["id"] == alert["id"]
+            actions = [e["action"] for e in detail["history"]]
+            assert actions == ["raised", "acknowledged", "resolved"]
+            seen = await _alerts_until(h, lambda i: i[1]["status"] == "resolved")
+            assert seen[-1][1]["id"] == alert["id"]
+
+            # A notice is delivered once the broker echoed it back and that was written down,
+            # a moment after it arrived: every one of the alert's deliveries gets there.
+            async def all_delivered() -> bool:
+                deliveries = (await client.get(url)).json()["deliveries"]
+                return {d["state"] for d in deliveries} == {"delivered"}
+
+            await eventually(all_delivered, timeout=10)
 
 
 async def test_roster_gap_raises_no_watcher_on_duty_to_the_supervisor(
