@@ -217,6 +217,22 @@ class ClusterScene:
                     await asyncio.sleep(1.0)
                     stored = await _stored(self.pg, self.database, list(sent.values()))
                     waiting = {i for i in waiting if sent[i] not in stored}
+            await self._officers_listen(link, timeout)
+
+    async def _officers_listen(self, link: SimLink, timeout: float) -> None:
+        """Wait until every police app gets what is published on its topic: the apps' sessions
+        are as new as the gateway's (an alert published before is for nobody, which once
+        looked like an alert lost by a takeover). Each probe is other bytes, never an alert
+        (the apps set it aside as a bad payload), so none counts as a copy sent twice."""
+        waiting = dict(self.officers.apps)
+        n = 0
+        async with asyncio.timeout(timeout):
+            while waiting:
+                for person, app in waiting.items():
+                    n += 1
+                    await asyncio.to_thread(link.publish, app.topic, f"probe {person} {n}")
+                await asyncio.sleep(0.5)
+                waiting = {p: a for p, a in waiting.items() if not a.bad_payloads}
 
     # --- the pair -------------------------------------------------------------------------------
 
