@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from gateway.alerting.ladder import step_up
 from gateway.alerting.news import AlertNews
 from gateway.bus import AlertChanged, Bus
 from gateway.ids import ulid
@@ -275,39 +276,13 @@ class AlertDesk(AlertNews):
         return moved
 
     def _escalate(self, alert: Alert, now: datetime, w: Writes, why: str) -> Alert | None:
-        """One step up the ladder; None for a severity that does not escalate or a gone household.
-
-        A step that would tell nobody new (the officer already has a breach) is passed over in
-        the same move, so that the next person who can act hears after one timeout, not two.
-        """
-        policy = self.directory.policy
-        top = len(policy.escalation) - 1
-        fast = fast_escalation(alert.type, alert.vulnerable)
-        if alert.severity not in policy.escalate_severities and not fast:
+        """One step up the ladder (:func:`~gateway.alerting.ladder.step_up`), staged and told."""
+        stepped = step_up(alert, self.directory, now)
+        if stepped is None:
             return None
-        hh = self.directory.households.get(alert.household_id)
-        if hh is None:
-            return None
-        level = min(alert.escalation_level, top)
-        recipients = alert.recipients
-        while level < top:
-            level += 1
-            recipients = escalation.escalation_targets(
-                level, hh, policy, self.directory, now, alert.recipients
-            )
-            if set(recipients) - set(alert.recipients):
-                break
-        up = replace(
-            alert,
-            status=AlertStatus.ESCALATED,
-            escalation_level=level,
-            recipients=recipients,
-            updated_at=now,
-            next_escalation_at=escalation.next_escalation(level, now, policy, fast=fast),
-        )
+        up, added = stepped
         self._stage(w, up)
-        added = [p for p in recipients if p not in alert.recipients]
-        said = f"level {level}: +{','.join(added)}" + (f" ({why})" if why else "")
+        said = f"level {up.escalation_level}: +{','.join(added)}" + (f" ({why})" if why else "")
         w.history.append(HistoryEntry(alert.id, now, "escalated", None, said))
         self._announce(up, w, now, change="escalated", cancel_on_ack=True, added=tuple(added))
         return up

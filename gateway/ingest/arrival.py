@@ -10,8 +10,16 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from devices.events import MAX_KEY, MAX_REASON, MAX_TOPIC, Decoded, DoorEvent, Event
-from gateway.store.records import RejectedRecord
+from devices.events import (
+    MAX_KEY,
+    MAX_REASON,
+    MAX_TOPIC,
+    Decoded,
+    DoorEvent,
+    Event,
+    Protocol,
+)
+from gateway.store.records import RejectedRecord, UnknownSighting, Writes
 from rules.directory import Binding
 
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
@@ -54,6 +62,26 @@ def rejected_record(arrival: Arrival, reason: str, device_key: str | None = None
         excerpt(arrival.payload),
         device_key[:MAX_KEY] if device_key else None,
     )
+
+
+def unknown_device(arrival: Arrival, event: Event, w: Writes) -> None:
+    """Stage what an event of a device bound to no household leaves: a sighting on the
+    unknown-device list, and for most protocols a rejected message too."""
+    ref = event.device
+    sighting = UnknownSighting(
+        ref.key(),
+        ref.protocol.value,
+        ref.address,
+        arrival.topic,
+        arrival.received_at,
+        excerpt(arrival.payload),
+    )
+    w.unknown.append(sighting)
+    # Radios around a BLE gateway hear every phone and watch nearby: those only go to the
+    # unknown-device list (SPEC §2.3); other protocols are also a rejected message.
+    if ref.protocol is not Protocol.BLE:
+        reason = f"device {ref.key()} is not bound to any household"
+        w.rejected.append(rejected_record(arrival, reason, ref.key()))
 
 
 def digest(topic: str, payload: bytes) -> str:

@@ -36,8 +36,8 @@ from gateway.ingest.arrival import (
     Arrival,
     digest,
     event_time,
-    excerpt,
     rejected_record,
+    unknown_device,
 )
 from gateway.ingest.dedup import SeqMemory, SeqVerdict
 from gateway.ingest.replay import camera_states, care_states, checked_windows, device_states
@@ -48,7 +48,6 @@ from gateway.store.records import (
     DeviceStatus,
     EventRecord,
     OutboxItem,
-    UnknownSighting,
     Writes,
 )
 from rules import coverage, readings
@@ -278,7 +277,8 @@ class Pipeline:
         for event in decoded:
             binding = self.directory.bound(event.device)
             if binding is None:
-                self._unknown(arrival, event, b.w, b.outcomes)
+                b.outcomes["unknown_device"] += 1
+                unknown_device(arrival, event, b.w)
                 continue
             key = event.device.key()
             seq = event.seq
@@ -349,25 +349,6 @@ class Pipeline:
         self._track(binding, event, at, b.touched)
         for decision in outcome.decisions:
             self.desk.apply(decision, now, b.w)
-
-    def _unknown(self, arrival: Arrival, event: Event, w: Writes, outcomes: Counter[str]) -> None:
-        outcomes["unknown_device"] += 1
-        ref = event.device
-        w.unknown.append(
-            UnknownSighting(
-                ref.key(),
-                ref.protocol.value,
-                ref.address,
-                arrival.topic,
-                arrival.received_at,
-                excerpt(arrival.payload),
-            )
-        )
-        # Radios around a BLE gateway hear every phone and watch nearby: those only go to the
-        # unknown-device list (SPEC §2.3); other protocols are also a rejected message.
-        if ref.protocol is not Protocol.BLE:
-            reason = f"device {ref.key()} is not bound to any household"
-            w.rejected.append(rejected_record(arrival, reason, ref.key()))
 
     def _track(
         self, binding: Binding, event: Event, at: datetime, touched: dict[str, DeviceStatus]
