@@ -234,10 +234,23 @@ def _stale(
     """
     if not is_open:
         return DoorStep(state, DoorReport.STALE, None, ())
+    return _opening(state, DoorReport.STALE, at, binding, directory, now, care)
+
+
+def _opening(
+    state: DoorState,
+    report: DoorReport,
+    at: datetime,
+    binding: Binding,
+    directory: Directory,
+    now: datetime,
+    care: CareState | None,
+) -> DoorStep:
+    """An opening at ``at`` judged: ``state`` as it leaves the door, a breach if it is one."""
     verdict = opening_verdict(binding, at, care)
     if verdict is not DoorVerdict.BREACH:
-        return DoorStep(state, DoorReport.STALE, verdict, ())
-    return DoorStep(state, DoorReport.STALE, verdict, (_breach(binding, at, directory, now),))
+        return DoorStep(state, report, verdict, ())
+    return DoorStep(state, report, verdict, (_breach(binding, at, directory, now),))
 
 
 def _breach(binding: Binding, at: datetime, directory: Directory, now: datetime) -> Raise:
@@ -294,10 +307,7 @@ def _change(
         if state.left_open_raised:
             decisions = (Clear(AlertType.DOOR_LEFT_OPEN, hh.id, dev.id, at, "门已关闭"),)
         return DoorStep(new, DoorReport.CHANGE, None, decisions)
-    verdict = opening_verdict(binding, at, care)
-    if verdict is not DoorVerdict.BREACH:
-        return DoorStep(new, DoorReport.CHANGE, verdict, ())
-    return DoorStep(new, DoorReport.CHANGE, verdict, (_breach(binding, at, directory, now),))
+    return _opening(new, DoorReport.CHANGE, at, binding, directory, now, care)
 
 
 def _open_checks(
