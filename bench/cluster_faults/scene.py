@@ -307,6 +307,19 @@ class ClusterScene:
             node_log = self.nats.workdir / f"node-{i + 1}.log"
             if node_log.exists():
                 shutil.copyfile(node_log, where / f"{self.name}-nats-{i + 1}.log")
+            _keep_jsz(self.nats.ports[i].monitor, where / f"{self.name}-jsz-{i + 1}.json")
+        for person, app in self.officers.apps.items():
+            (where / f"{self.name}-app-{person}.log").write_text("\n".join(app.trace) + "\n")
+
+
+def _keep_jsz(port: int, path: Path) -> None:
+    """A node's JetStream view (streams and consumers, with their delivered and acknowledged
+    sequences): where a message the broker took stopped on its way to a session."""
+    url = f"http://127.0.0.1:{port}/jsz?accounts=true&streams=true&consumers=true&config=true"
+    try:
+        path.write_bytes(httpx.get(url, timeout=5, trust_env=False).content)
+    except httpx.HTTPError as exc:
+        path.write_text(f"{url}: {exc!r}\n")
 
 
 def _start(settings: Settings) -> subprocess.Popen[bytes]:

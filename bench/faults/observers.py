@@ -17,7 +17,7 @@ import json
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,9 @@ def twice(copies: list[Copy], limit: int = 10) -> list[str]:
     return out[:limit]
 
 
+TRACE_LINES = 50_000  # per app: a scenario's packets, a few MiB at most
+
+
 class OfficerApp(PoliceApp):
     """A police app that also keeps every raw copy, and rides out a broker restart."""
 
@@ -85,6 +88,13 @@ class OfficerApp(PoliceApp):
             clean_session=False,
         )
         self.copies: list[Copy] = []
+        self.trace: deque[str] = deque(maxlen=TRACE_LINES)
+        """paho's own log of this app's packets (CONNECT, PUBLISH in, PUBACK out, ...), timed:
+        whether a message missing from ``copies`` ever reached the app."""
+        self.client.on_log = self._on_log
+
+    def _on_log(self, _c: Any, _ud: Any, _level: int, line: str) -> None:
+        self.trace.append(f"{time.time():.3f} {line}")
 
     def _on_message(self, c: Any, ud: Any, msg: mqtt.MQTTMessage) -> None:
         with self._cond:
