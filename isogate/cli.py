@@ -324,6 +324,25 @@ def broker_config(
     )
 
 
+@app.command("nats-prepare")
+def nats_prepare(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="broker-config --nats's")],
+    url: Annotated[str, typer.Option(help="a node's NATS (not MQTT) listener")] = (
+        "nats://127.0.0.1:4231"
+    ),
+    replicas: Annotated[int, typer.Option(min=1, max=5, help="nodes holding it")] = 3,
+) -> None:
+    """Make NATS's MQTT message stream with limits retention, before any MQTT client connects
+    (isogate/nats_streams.py says why); says what it found when it is there already."""
+    from isogate.nats_config import SETUP, password_of
+    from isogate.nats_streams import prepare_when_ready
+
+    done = prepare_when_ready(url, replicas, SETUP.user, password_of(directory, SETUP.user))
+    console.print(done.words(), markup=False, highlight=False)
+    if done.retention != "limits":
+        raise typer.Exit(1)
+
+
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 

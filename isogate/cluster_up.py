@@ -23,7 +23,7 @@ from gateway.site.stored import save_site, stored_site
 from gateway.store import Store
 from isogate.broker_config import Topics
 from isogate.demo import demo_site
-from isogate.nats_config import LOOPBACK_NODES, gateway_password, mqtt_urls, write_nats_files
+from isogate.nats_config import LOOPBACK_NODES, SETUP, mqtt_urls, password_of, write_nats_files
 from isogate.settings import Settings
 from simulators.nats import NatsCluster, nats_available
 from simulators.process import start_gateway
@@ -60,7 +60,7 @@ async def _prepare(url: str) -> tuple[str, Topics, str]:
     s = Settings()
     topics = Topics(s.base_topic, s.z2m_base_topic, s.omg_base_topic, s.frigate_base_topic)
     write_nats_files(WORK / "nats", site, topics, revision=revision)
-    return token, topics, gateway_password(WORK / "nats")
+    return token, topics, password_of(WORK / "nats")
 
 
 async def _role(port: int) -> str:
@@ -86,6 +86,7 @@ async def run() -> None:
         ports=LOOPBACK_NODES,
         accounts=WORK / "nats" / "accounts.conf",
         login=("gateway", password),
+        setup=(SETUP.user, password_of(WORK / "nats", SETUP.user)),
     )
     print("starting 3 NATS nodes (JetStream elects its leader in a few seconds)…", flush=True)
     await asyncio.to_thread(nodes.start)

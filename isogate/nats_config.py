@@ -27,6 +27,10 @@ What NATS's MQTT (2.9) does not do that isogate relies on, and how it is handled
   digest), so a slow commit costs a duplicate check, not a duplicate event.
 - **Sessions** live in JetStream, replicated over the cluster: a gateway that reconnects to
   another node finds its session and the QoS 1 messages queued for it.
+- **The message stream** NATS makes itself drops a message on acknowledgements, and after a
+  node's death once dropped one an officer had not been given: ``isogate nats-prepare`` makes
+  it first, with limits retention (:mod:`isogate.nats_streams`), through the one login of the
+  account that speaks NATS rather than MQTT (:data:`SETUP`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ from isogate.broker_config import (
 from rules.site import Site
 
 ACCOUNT = "ISOGATE"
+SETUP = Account(
+    "isogate-setup", "isogate nats-prepare: makes NATS's MQTT message stream (isogate.nats_streams)"
+)
+"""The one login that speaks NATS, not MQTT: it may look the message stream up and create it,
+nothing else (no message, no other stream, no delete)."""
+SETUP_PUBLISH = ["$JS.API.STREAM.INFO.$MQTT_msgs", "$JS.API.STREAM.CREATE.$MQTT_msgs"]
 BCRYPT_ROUNDS = 11
 """NATS checks a login against the hash once per connection; 11 rounds is its tool's default."""
 NOT_IN_A_SUBJECT = (".", " ", "*", ">")
@@ -140,6 +150,9 @@ def render_accounts(
     ]
     for a in logins:
         publish, subscribe = permissions(a, topics)
+        kind = "MQTT"  # no raw NATS with an MQTT login
+        if a.user == SETUP.user:
+            publish, subscribe, kind = SETUP_PUBLISH, ["_INBOX.>"], "STANDARD"
         # NATS takes a bcrypt hash in place of the password: the file holds no password.
         secret = bcrypt.hashpw(passwords[a.user].encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
         lines += [
@@ -147,7 +160,7 @@ def render_accounts(
             f"      {{user: {json.dumps(a.user)}, password: {json.dumps(secret)},",
             f"       permissions: {{publish: {json.dumps(publish)},",
             f"                     subscribe: {json.dumps(subscribe)}}},",
-            '       allowed_connection_types: ["MQTT"]}',  # no raw NATS with an MQTT login
+            f"       allowed_connection_types: [{json.dumps(kind)}]}}",
         ]
     lines += ["    ]", "  }", "}"]
     return "\n".join(lines) + "\n"
@@ -208,7 +221,7 @@ def write_nats_files(
         BrokerConfigError: a login Mosquitto refuses too, or a topic NATS cannot carry;
             nothing is written then.
     """
-    logins = accounts(site, topics)
+    logins = [*accounts(site, topics), SETUP]
     problems = check_topics(site, logins, topics)
     if problems:
         raise BrokerConfigError(problems)
@@ -231,6 +244,6 @@ def write_nats_files(
     )
 
 
-def gateway_password(directory: Path) -> str:
-    """The gateway's password from the ``credentials.txt`` in ``directory``."""
-    return parse_credentials((directory / "credentials.txt").read_text("utf-8"))[GATEWAY_USER]
+def password_of(directory: Path, user: str = GATEWAY_USER) -> str:
+    """A login's password (the gateway's by default) from ``directory``'s ``credentials.txt``."""
+    return parse_credentials((directory / "credentials.txt").read_text("utf-8"))[user]

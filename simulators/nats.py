@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from isogate.nats_config import NodePorts, mqtt_urls, render_node
+from isogate.nats_streams import prepare_when_ready
 from simulators.broker import free_port, wait_port
 
 # Anonymous clients land in a JetStream-enabled account (MQTT needs JetStream).
@@ -88,6 +89,7 @@ class NatsCluster:
         ports: tuple[NodePorts, ...] | None = None,
         accounts: Path | None = None,
         login: tuple[str, str] | None = None,
+        setup: tuple[str, str] | None = None,
     ) -> None:
         """Write each node's configuration into ``workdir``; nothing runs until ``start``.
 
@@ -97,8 +99,10 @@ class NatsCluster:
             ports: their ports; free ones by default.
             accounts: an ``accounts.conf`` to use; anonymous clients by default.
             login: a user and password of ``accounts``, to see that a node takes sessions.
+            setup: the setup login of ``accounts`` (:mod:`isogate.nats_streams`); none for
+                anonymous clients.
         """
-        self.login = login
+        self.login, self.setup = login, setup
         self.binary = _binary()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -133,6 +137,13 @@ class NatsCluster:
                 cwd=self.workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+            )
+        if node is None:
+            # Before any MQTT session: NATS would make its message stream itself, less safely.
+            wait_port(self.ports[0].client, timeout=30)
+            user, password = self.setup or (None, None)
+            prepare_when_ready(
+                f"nats://127.0.0.1:{self.ports[0].client}", len(self.ports), user, password
             )
         for i in range(len(self.ports)) if node is None else [node]:
             wait_port(self.ports[i].mqtt, timeout=30)

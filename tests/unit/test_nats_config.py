@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 from isogate.broker_config import GATEWAY_USER, BrokerConfigError, Topics, accounts
 from isogate.nats_config import (
     LOOPBACK_NODES,
+    SETUP,
+    SETUP_PUBLISH,
     parse_credentials,
     permissions,
     render_node,
@@ -108,3 +111,20 @@ def test_nats_server_accepts_the_node_config_with_the_site_accounts(tmp_path: Pa
         check=False,
     )
     assert done.returncode == 0, done.stderr + done.stdout
+
+
+def test_the_setup_login_may_only_look_up_and_make_the_message_stream(tmp_path: Path):
+    """One NATS-protocol login, for `isogate nats-prepare`: the message stream's lookup and
+    creation, replies on its inbox; every other login stays MQTT-only."""
+    done = write_nats_files(tmp_path, nats_site(), TOPICS)
+    assert SETUP.user in {a.user for a in done.logins}
+    assert SETUP.user in parse_credentials((tmp_path / "credentials.txt").read_text())
+    conf = (tmp_path / "accounts.conf").read_text()
+    entries = conf.split("{user: ")[1:]
+    setup = [e for e in entries if e.startswith(f'"{SETUP.user}"')]
+    assert len(setup) == 1
+    assert f"publish: {json.dumps(SETUP_PUBLISH)}" in setup[0]
+    assert 'subscribe: ["_INBOX.>"]' in setup[0]
+    assert 'allowed_connection_types: ["STANDARD"]' in setup[0]
+    others = [e for e in entries if e not in setup]
+    assert others and all('allowed_connection_types: ["MQTT"]' in e for e in others)
