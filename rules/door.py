@@ -125,26 +125,29 @@ def step(
         The new state, what the report was and the decisions.
     """
     if seq is not None and state.seq is not None and 0 < state.seq - seq <= STALE_SEQS:
-        return _stale(state, is_open, at, binding, directory, now, care)
-    this = _step(state, is_open, at, binding, directory, now, care)
+        return _stale(state, is_open, at, _Scene(binding, directory, now, care))
+    this = _step(state, is_open, at, _Scene(binding, directory, now, care))
     if seq is None or this.state.seq == seq:
         return this
     return replace(this, state=replace(this.state, seq=seq))
 
 
-def _step(
-    state: DoorState,
-    is_open: bool,
-    at: datetime,
-    binding: Binding,
-    directory: Directory,
-    now: datetime,
-    care: CareState | None,
-) -> DoorStep:
-    debounce = timedelta(seconds=directory.policy.door_debounce_s)
+@dataclass(frozen=True, slots=True)
+class _Scene:
+    """What a report is judged against: the door's household and the site, the gateway's time
+    (whom to tell), the household's announced openings and release."""
+
+    binding: Binding
+    directory: Directory
+    now: datetime
+    care: CareState | None
+
+
+def _step(state: DoorState, is_open: bool, at: datetime, sc: _Scene) -> DoorStep:
+    debounce = timedelta(seconds=sc.directory.policy.door_debounce_s)
     settled: DoorStep | None = None
     if _due(state, at, debounce):
-        settled = _settle(state, binding, directory, now, care)
+        settled = _settle(state, sc)
         state = settled.state
     if state.open is is_open:
         this = DoorStep(state, DoorReport.REPEAT, None, ())
@@ -154,7 +157,7 @@ def _step(
         bounced = replace(state, open=is_open, moved_at=moved_at)
         this = DoorStep(bounced, DoorReport.BOUNCE, None, ())
     else:
-        this = _change(state, is_open, at, binding, directory, now, care)
+        this = _change(state, is_open, at, sc)
     if settled is None:
         return this
     return DoorStep(
@@ -177,7 +180,7 @@ def tick(
     if state.moved_at is not None:
         if not _due(state, now, debounce):
             return state, ()  # still bouncing: nothing is judged before the interval ends
-        settled = _settle(state, binding, directory, now, care)
+        settled = _settle(state, _Scene(binding, directory, now, care))
         state, more = _open_checks(settled.state, now, binding, directory)
         return state, settled.decisions + more
     return _open_checks(state, now, binding, directory)
@@ -217,15 +220,7 @@ def next_due(
     return due if due < iso.end else None
 
 
-def _stale(
-    state: DoorState,
-    is_open: bool,
-    at: datetime,
-    binding: Binding,
-    directory: Directory,
-    now: datetime,
-    care: CareState | None,
-) -> DoorStep:
+def _stale(state: DoorState, is_open: bool, at: datetime, sc: _Scene) -> DoorStep:
     """A report that a newer one overtook: the door stays as the newer one left it.
 
     A stale "closed" tells nothing the newer report does not. A stale "open" still happened: it
@@ -234,27 +229,19 @@ def _stale(
     """
     if not is_open:
         return DoorStep(state, DoorReport.STALE, None, ())
-    return _opening(state, DoorReport.STALE, at, binding, directory, now, care)
+    return _opening(state, DoorReport.STALE, at, sc)
 
 
-def _opening(
-    state: DoorState,
-    report: DoorReport,
-    at: datetime,
-    binding: Binding,
-    directory: Directory,
-    now: datetime,
-    care: CareState | None,
-) -> DoorStep:
+def _opening(state: DoorState, report: DoorReport, at: datetime, sc: _Scene) -> DoorStep:
     """An opening at ``at`` judged: ``state`` as it leaves the door, a breach if it is one."""
-    verdict = opening_verdict(binding, at, care)
+    verdict = opening_verdict(sc.binding, at, sc.care)
     if verdict is not DoorVerdict.BREACH:
         return DoorStep(state, report, verdict, ())
-    return DoorStep(state, report, verdict, (_breach(binding, at, directory, now),))
+    return DoorStep(state, report, verdict, (_breach(sc, at),))
 
 
-def _breach(binding: Binding, at: datetime, directory: Directory, now: datetime) -> Raise:
-    hh, dev = binding.household, binding.device
+def _breach(sc: _Scene, at: datetime) -> Raise:
+    hh, dev, directory = sc.binding.household, sc.binding.device, sc.directory
     local = at.astimezone(directory.tz)
     return Raise(
         AlertType.DOOR_BREACH,
@@ -262,7 +249,7 @@ def _breach(binding: Binding, at: datetime, directory: Directory, now: datetime)
         dev.id,
         at,
         f"门磁: {hh.address} {local:%H:%M} 开门，非授权时段",
-        directory.recipients(AlertType.DOOR_BREACH, hh, now),
+        directory.recipients(AlertType.DOOR_BREACH, hh, sc.now),
     )
 
 
@@ -275,39 +262,25 @@ def _due(state: DoorState, t: datetime, debounce: timedelta) -> bool:
     )
 
 
-def _settle(
-    state: DoorState,
-    binding: Binding,
-    directory: Directory,
-    now: datetime,
-    care: CareState | None,
-) -> DoorStep:
+def _settle(state: DoorState, sc: _Scene) -> DoorStep:
     """Judge the move that bounces left standing, as a change made when it moved."""
     assert state.open is not None and state.moved_at is not None  # _due saw to both
     judged = replace(state, open=not state.open, moved_at=None)
-    return _change(judged, state.open, state.moved_at, binding, directory, now, care)
+    return _change(judged, state.open, state.moved_at, sc)
 
 
-def _change(
-    state: DoorState,
-    is_open: bool,
-    at: datetime,
-    binding: Binding,
-    directory: Directory,
-    now: datetime,
-    care: CareState | None = None,
-) -> DoorStep:
+def _change(state: DoorState, is_open: bool, at: datetime, sc: _Scene) -> DoorStep:
     """The door opened or closed at ``at``: a new state, and the decisions it takes."""
     # The first report only tells the state: bounces are measured from a change seen whole.
     since = at if state.open is not None else None
     new = DoorState(open=is_open, changed_at=at, debounce_from=since, seq=state.seq)
-    hh, dev = binding.household, binding.device
+    hh, dev = sc.binding.household, sc.binding.device
     if not is_open:
         decisions: tuple[Decision, ...] = ()
         if state.left_open_raised:
             decisions = (Clear(AlertType.DOOR_LEFT_OPEN, hh.id, dev.id, at, "门已关闭"),)
         return DoorStep(new, DoorReport.CHANGE, None, decisions)
-    return _opening(new, DoorReport.CHANGE, at, binding, directory, now, care)
+    return _opening(new, DoorReport.CHANGE, at, sc)
 
 
 def _open_checks(
