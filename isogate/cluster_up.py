@@ -128,6 +128,8 @@ def _tell(
         print(
             f"NATS node-{i}: mqtt://127.0.0.1:{p.mqtt}  (monitoring http://127.0.0.1:{p.monitor}/)"
         )
+    if nodes.prepared is not None:
+        print(f"NATS: {nodes.prepared.words()}")
     print(f"PostgreSQL: {url}")
     for i, (s, proc) in enumerate(zip(gateways, procs, strict=True), 1):
         print(f"gateway {i} (pid {proc.pid}): http://127.0.0.1:{s.http_port}/  log {s.data_dir}/")

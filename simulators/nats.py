@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from isogate.nats_config import NodePorts, mqtt_urls, render_node
-from isogate.nats_streams import prepare_when_ready
+from isogate.nats_streams import Prepared, prepare_when_ready
 from simulators.broker import free_port, wait_port
 
 # Anonymous clients land in a JetStream-enabled account (MQTT needs JetStream).
@@ -103,6 +103,8 @@ class NatsCluster:
                 anonymous clients.
         """
         self.login, self.setup = login, setup
+        self.prepared: Prepared | None = None
+        """What the last start found or made of the message stream."""
         self.binary = _binary()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +144,7 @@ class NatsCluster:
             # Before any MQTT session: NATS would make its message stream itself, less safely.
             wait_port(self.ports[0].client, timeout=30)
             user, password = self.setup or (None, None)
-            prepare_when_ready(
+            self.prepared = prepare_when_ready(
                 f"nats://127.0.0.1:{self.ports[0].client}", len(self.ports), user, password
             )
         for i in range(len(self.ports)) if node is None else [node]:
