@@ -334,13 +334,11 @@ def nats_prepare(
 ) -> None:
     """Make NATS's MQTT message stream with limits retention, before any MQTT client connects
     (isogate/nats_streams.py says why); says what it found when it is there already."""
-    from isogate.nats_config import SETUP, password_of
-    from isogate.nats_streams import prepare_when_ready
+    from isogate.nats_streams import prepare_with
 
-    done = prepare_when_ready(url, replicas, SETUP.user, password_of(directory, SETUP.user))
-    console.print(done.words(), markup=False, highlight=False)
-    if done.retention != "limits":
-        raise typer.Exit(1)
+    status, said = prepare_with(directory, url, replicas)
+    console.print(said, markup=False, highlight=False)
+    raise typer.Exit(status)
 
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

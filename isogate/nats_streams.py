@@ -22,11 +22,14 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import nats
 import nats.errors
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+
+from isogate.nats_config import SETUP, password_of
 
 MESSAGES_STREAM = "$MQTT_msgs"
 MESSAGES_SUBJECTS = ["$MQTT.msgs.>"]
@@ -78,8 +81,17 @@ async def prepare(
     Raises:
         nats.errors.Error: the node did not answer, or JetStream refused.
     """
+    # One try (nats-py tries a server again until it failed more than max_reconnect_attempts
+    # times, whatever allow_reconnect says): the caller tries again, and says why it gave up.
     nc = await nats.connect(
-        url, user=user, password=password, connect_timeout=5, max_reconnect_attempts=0
+        url,
+        user=user,
+        password=password,
+        connect_timeout=5,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.1,
+        error_cb=_quiet,
     )
     try:
         js = nc.jetstream(timeout=5)
@@ -94,6 +106,10 @@ async def prepare(
         return Prepared(created, retention, cfg.num_replicas or 1)
     finally:
         await nc.close()
+
+
+async def _quiet(_exc: Exception) -> None:
+    """nats-py's error callback: the failure is raised to the caller as well; no log of it."""
 
 
 def prepare_when_ready(
@@ -119,3 +135,21 @@ def prepare_when_ready(
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{MESSAGES_STREAM} not prepared on {url}: {exc!r}") from exc
             time.sleep(0.5)
+
+
+def prepare_with(directory: Path, url: str, replicas: int) -> tuple[int, str]:
+    """``isogate nats-prepare``: the stream made or found with the setup login of ``directory``
+    (``broker-config --nats``'s); (exit status, what to tell the operator)."""
+    try:
+        password = password_of(directory, SETUP.user)
+    except (OSError, KeyError):
+        return 1, (
+            f"no {SETUP.user} login in {directory / 'credentials.txt'}: run `isogate "
+            "broker-config --nats` on that directory again (it keeps the passwords) and reload "
+            "the nodes"
+        )
+    try:
+        done = prepare_when_ready(url, replicas, SETUP.user, password, timeout=30)
+    except TimeoutError as exc:
+        return 1, str(exc)
+    return (0 if done.retention == RetentionPolicy.LIMITS.value else 1), done.words()

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from isogate.broker_config import GATEWAY_USER, Topics
 from isogate.cli import app
 from isogate.nats_config import SETUP, password_of, write_nats_files
-from isogate.nats_streams import MESSAGES_STREAM, prepare
+from isogate.nats_streams import MESSAGES_STREAM, prepare, prepare_when_ready, prepare_with
+from simulators.broker import free_port
 from simulators.nats import NatsCluster, mqtt_ready, nats_available
 from simulators.police_app import PoliceApp
 from tests.unit.test_nats_config import nats_site
@@ -54,7 +55,7 @@ async def _as_setup(node: NatsCluster, files: Path) -> nats.NATS:
         _nats_url(node),
         user=SETUP.user,
         password=password_of(files, SETUP.user),
-        max_reconnect_attempts=0,
+        allow_reconnect=False,
         error_cb=_ignore,
     )
 
@@ -145,7 +146,7 @@ def test_a_stream_nats_made_itself_is_reported_not_changed(tmp_path: Path):
         url = _nats_url(node)
 
         async def remake() -> None:
-            nc = await nats.connect(url, max_reconnect_attempts=0)
+            nc = await nats.connect(url, allow_reconnect=False)
             try:
                 js = nc.jetstream(timeout=5)
                 await js.delete_stream(MESSAGES_STREAM)
@@ -162,3 +163,18 @@ def test_a_stream_nats_made_itself_is_reported_not_changed(tmp_path: Path):
         found = asyncio.run(prepare(url, 1))
     assert (found.created, found.retention) == (False, "interest")
     assert "delete it" in found.words()
+
+
+def test_the_command_explains_a_directory_without_the_setup_login(tmp_path: Path):
+    """credentials.txt of an older broker-config: no traceback, the way to get the login."""
+    (tmp_path / "credentials.txt").write_text("gateway\tsecret\tthe gateway\n")
+    status, said = prepare_with(tmp_path, "nats://127.0.0.1:1", 1)
+    assert status == 1
+    assert "broker-config --nats" in said and SETUP.user in said
+
+
+def test_a_node_that_never_answers_is_a_timeout_that_names_it():
+    """Nothing listening: tried again until the timeout, then one error naming the URL."""
+    url = f"nats://127.0.0.1:{free_port()}"
+    with pytest.raises(TimeoutError, match=url.replace(".", r"\.")):
+        prepare_when_ready(url, 1, timeout=1.0)
