@@ -186,7 +186,7 @@ class Watch:
         self.health[dev.id] = hs
         note: str | None = None
         if isinstance(event, DoorEvent) and dev.kind is DeviceKind.DOOR:
-            before = self.doors.get(dev.id, DoorState())
+            before = self.doors.get(dev.id) or DoorState()  # built only when new
             cs = self.care.get(binding.household.id)
             result = door.step(
                 before, event.open, at, binding, self.directory, now=now, care=cs, seq=event.seq

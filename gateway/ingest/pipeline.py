@@ -270,7 +270,7 @@ class Pipeline:
             b.w.rejected.append(rejected_record(arrival, decoded.reason, key))
             return
         dig = digest(arrival.topic, arrival.payload)
-        if arrival.dup and await self._redelivered(dig, arrival, b):
+        if arrival.dup and await self._redelivered(dig, arrival, decoded, b):
             b.outcomes["duplicate"] += 1
             return
         accepted = False
@@ -295,7 +295,9 @@ class Pipeline:
         # One message is counted once, however many events it carried.
         b.outcomes["accepted"] += accepted
 
-    async def _redelivered(self, dig: str, arrival: Arrival, b: _Batch) -> bool:
+    async def _redelivered(
+        self, dig: str, arrival: Arrival, events: list[Event], b: _Batch
+    ) -> bool:
         """Whether a message marked DUP is one already stored (same content, same packet id).
 
         Identical content alone is no proof: a door sensor sends the same bytes at every
@@ -305,7 +307,8 @@ class Pipeline:
         if (dig, arrival.mid) in b.sent:
             return True
         since = arrival.received_at - REDELIVERY_WINDOW
-        return await self.store.is_redelivery(dig, arrival.mid, since)
+        keys = {e.device.key() for e in events}
+        return await self.store.is_redelivery(keys, dig, arrival.mid, since)
 
     async def _repeated(self, key: str, seq: int, dig: str, b: _Batch) -> bool:
         """Whether a ``(device, seq)`` seen before is the same message again; when it is not,

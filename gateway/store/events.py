@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 
@@ -74,12 +75,19 @@ class EventsOps(PlannedOps):
         async with self.engine.connect() as conn:
             return [rows.event_from(r) for r in (await conn.execute(q)).mappings()]
 
-    async def is_redelivery(self, digest: str, mid: int | None, since: datetime) -> bool:
-        """Whether the newest event stored since ``since`` with this digest came as ``mid``."""
+    async def is_redelivery(
+        self, device_keys: Collection[str], digest: str, mid: int | None, since: datetime
+    ) -> bool:
+        """Whether the newest event of these devices stored since ``since`` with this digest
+        came as ``mid`` (found through the devices' events since then, not a digest index)."""
         c = t.events.c
         q = (
             sa.select(c.mid)
-            .where(c.digest == digest, c.received_at >= epoch(since))
+            .where(
+                c.device_key.in_(list(device_keys)),
+                c.received_at >= epoch(since),
+                c.digest == digest,
+            )
             .order_by(c.id.desc())
             .limit(1)
         )

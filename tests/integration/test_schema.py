@@ -15,6 +15,8 @@ from gateway.store.event_data import DoorData, TemperatureData
 
 def _as_version_1(conn: sa.Connection) -> None:
     """Turn a new database back into what isogate's schema 1 made."""
+    conn.execute(sa.text("DROP INDEX ix_events_device_received"))  # schema 6's
+    conn.execute(sa.text("CREATE INDEX ix_events_digest ON events (digest)"))
     conn.execute(sa.text("DROP INDEX ix_events_device_seq"))
     conn.execute(sa.text("ALTER TABLE events DROP COLUMN mid"))
     conn.execute(sa.text("ALTER TABLE events DROP COLUMN ts_flag"))
@@ -62,10 +64,14 @@ async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_p
                 lambda c: [col["name"] for col in sa.inspect(c).get_columns("alerts")]
             )
             tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+            indexes = await conn.run_sync(
+                lambda c: {ix["name"] for ix in sa.inspect(c).get_indexes("events")}
+            )
             # A device that restarted its count may store seq 7 again.
             await conn.execute(schema.events.insert().values(**row, mid=3))
         assert version == schema.SCHEMA_VERSION
         assert {"mid", "ts_flag"} <= set(cols)
+        assert "ix_events_device_received" in indexes and "ix_events_digest" not in indexes
         assert "seen_at" in alert_cols
         assert {"resident_id", "vulnerable"} <= set(alert_cols)
         assert {t.name for t in care_tables.TABLES} <= tables

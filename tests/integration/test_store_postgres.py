@@ -70,7 +70,9 @@ async def test_event_alert_and_outbox_round_trip_on_postgresql(pg_store: Store):
     [active] = await pg_store.active_alerts()
     assert active == alert
     assert await pg_store.recent_seqs() == [("zigbee2mqtt:h1_door", 7)]
-    assert await pg_store.is_redelivery("d" * 32, None, T0 - timedelta(hours=1))
+    since = T0 - timedelta(hours=1)
+    assert await pg_store.is_redelivery({"zigbee2mqtt:h1_door"}, "d" * 32, None, since)
+    assert not await pg_store.is_redelivery({"zigbee2mqtt:h2_door"}, "d" * 32, None, since)
     assert [i.id for i in await pg_store.due_outbox(T0)] == [item.id]
     await pg_store.outbox_done([item.id], T0)
     assert await pg_store.due_outbox(T0) == []
