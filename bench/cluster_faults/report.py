@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cluster_faults.count import ClusterTally
-from bench.faults.report import _got, run_doc, write_doc
+from bench.faults.report import _got, alert_cell, event_cells, run_doc, write_doc
 from bench.faults.scene import Options
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "faults-cluster-latest.json"
@@ -64,11 +64,8 @@ def table(tallies: list[ClusterTally], opts: Options) -> Table:
         d = t.dup_alerts
         tab.add_row(
             t.title,
-            f"{t.published:,}",
-            _got(t.stored, t.published),
-            f"{t.lost:,}" if not t.lost else f"[red]{t.lost:,}[/]",
-            f"{t.dup}" + (f" (+{t.dup_resent} resent)" if t.dup_resent else ""),
-            f"{t.breaches} / {_got(t.alerts, t.breaches)} / {_got(t.acked, t.alerts)}",
+            *event_cells(t),
+            alert_cell(t),
             _got(t.delivered.get("officer MQTT"), t.breaches),
             _got(t.delivered.get("alerts topic"), t.breaches),
             _got(t.delivered.get("hook"), t.breaches),

@@ -27,6 +27,21 @@ def _got(n: int | None, expected: int) -> str:
     return f"{n:,}" if n == expected else f"[red]{n:,}[/] / {expected:,}"
 
 
+def event_cells(t: Tally) -> tuple[str, str, str, str]:
+    """Events published, stored, lost and stored twice: the first counts of a row, either suite."""
+    return (
+        f"{t.published:,}",
+        _got(t.stored, t.published),
+        f"{t.lost:,}" if not t.lost else f"[red]{t.lost:,}[/]",
+        f"{t.dup}" + (f" (+{t.dup_resent} resent)" if t.dup_resent else ""),
+    )
+
+
+def alert_cell(t: Tally) -> str:
+    """Breaches / alerts raised / alerts acknowledged, a shortfall in red."""
+    return f"{t.breaches} / {_got(t.alerts, t.breaches)} / {_got(t.acked, t.alerts)}"
+
+
 def _channels(t: Tally) -> tuple[str, str, str, str]:
     """Breach alerts delivered: to the officers' apps, on the all-alerts topic, per webhook
     (joined), by SMS."""
@@ -85,14 +100,11 @@ def table(tallies: list[Tally], opts: Options) -> Table:
         dup_alerts = sum(t.dup_alerts.values())
         tab.add_row(
             t.title,
-            f"{t.published:,}",
-            _got(t.stored, t.published),
-            f"{t.lost:,}" if not t.lost else f"[red]{t.lost:,}[/]",
-            f"{t.dup}" + (f" (+{t.dup_resent} resent)" if t.dup_resent else ""),
+            *event_cells(t),
             f"{t.garbage_sent:,} / {_got(t.garbage_rejected, t.garbage_sent)}"
             if t.garbage_sent
             else "–",
-            f"{t.breaches} / {_got(t.alerts, t.breaches)} / {_got(t.acked, t.alerts)}",
+            alert_cell(t),
             *_channels(t),
             f"{dup_alerts}" if not dup_alerts else f"[red]{dup_alerts}[/]",
             f"{t.rss_peak_mib:.0f}",
