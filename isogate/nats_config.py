@@ -62,7 +62,9 @@ SETUP = Account(
 )
 """The one login that speaks NATS, not MQTT: it may look the message stream up and create it,
 nothing else (no message, no other stream, no delete)."""
-SETUP_PUBLISH = ["$JS.API.STREAM.INFO.$MQTT_msgs", "$JS.API.STREAM.CREATE.$MQTT_msgs"]
+MESSAGES_STREAM = "$MQTT_msgs"
+"""The stream NATS keeps MQTT sessions' QoS 1 messages in (made first: isogate.nats_streams)."""
+SETUP_PUBLISH = [f"$JS.API.STREAM.{op}.{MESSAGES_STREAM}" for op in ("INFO", "CREATE")]
 BCRYPT_ROUNDS = 11
 """NATS checks a login against the hash once per connection; 11 rounds is its tool's default."""
 NOT_IN_A_SUBJECT = (".", " ", "*", ">")

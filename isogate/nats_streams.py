@@ -29,9 +29,8 @@ import nats.errors
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from isogate.nats_config import SETUP, password_of
+from isogate.nats_config import MESSAGES_STREAM, SETUP, password_of
 
-MESSAGES_STREAM = "$MQTT_msgs"
 MESSAGES_SUBJECTS = ["$MQTT.msgs.>"]
 MAX_AGE_S = 24 * 3600.0
 """A message is kept a day: a phone away longer finds the alert escalated to others by then."""
@@ -47,11 +46,16 @@ class Prepared:
     retention: str
     replicas: int
 
+    @property
+    def safe(self) -> bool:
+        """Whether the stream keeps messages by limits, not by acknowledgements."""
+        return self.retention == RetentionPolicy.LIMITS.value
+
     def words(self) -> str:
         """One line for people."""
         done = "created" if self.created else "already there"
         line = f"{MESSAGES_STREAM} {done}: {self.retention} retention, {self.replicas} replicas"
-        if self.retention != RetentionPolicy.LIMITS.value:
+        if not self.safe:
             line += (
                 "; NATS made it (interest retention, not safe on NATS 2.9 after a node's"
                 " death): stop every MQTT client, delete it (nats stream rm) and run this again"
@@ -152,4 +156,4 @@ def prepare_with(directory: Path, url: str, replicas: int) -> tuple[int, str]:
         done = prepare_when_ready(url, replicas, SETUP.user, password, timeout=30)
     except TimeoutError as exc:
         return 1, str(exc)
-    return (0 if done.retention == RetentionPolicy.LIMITS.value else 1), done.words()
+    return (0 if done.safe else 1), done.words()
