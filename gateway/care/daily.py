@@ -18,8 +18,9 @@ community for now; :func:`community_of` is the one place that says which).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+import asyncio
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,6 +82,10 @@ class BreachOutcome:
     outcome: str
     by: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """The outcome as the report's JSON has it."""
+        return {"at": self.at, "outcome": self.outcome, "by": self.by}
+
 
 @dataclass(frozen=True, slots=True)
 class HouseholdRow:
@@ -112,9 +117,12 @@ class HouseholdRow:
 
     def to_json(self) -> dict[str, Any]:
         """The row as the report's JSON has it."""
-        doc = asdict(self)
-        doc["breach_outcomes"] = [asdict(b) for b in self.breach_outcomes]
+        doc = {name: getattr(self, name) for name in _ROW_FIELDS}
+        doc["breach_outcomes"] = [b.to_json() for b in self.breach_outcomes]
         return doc
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(HouseholdRow))
 
 
 SUMMED = tuple(f.name for f in fields(HouseholdRow) if f.type in ("int", "bool"))
@@ -202,7 +210,32 @@ async def daily_report(
     at = min(now, end)
     wanted = None if households is None else set(households)
     facts = await gather(store, start, at, wanted)
-    return build(day, at, now, directory, facts, wanted)
+    return await made(day, at, now, directory, facts, wanted)
+
+
+YIELD_EVERY = 200
+"""Rows made between two turns of the event loop (about 10 ms at 50 µs a row)."""
+
+
+async def made(
+    day: date,
+    at: datetime,
+    generated_at: datetime,
+    directory: Directory,
+    facts: DayFacts,
+    households: set[str] | None = None,
+) -> DailyReport:
+    """:func:`build`, giving the event loop a turn every :data:`YIELD_EVERY` rows.
+
+    At 50,000 households the report has 10,000 rows or more; made in one go it would hold
+    ingest and alerting up for as long as it takes.
+    """
+    out = []
+    for row in rows(day, at, directory, facts, households):
+        out.append(row)
+        if len(out) % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+    return DailyReport(day, generated_at, tuple(out))
 
 
 def build(
@@ -213,27 +246,49 @@ def build(
     facts: DayFacts,
     households: set[str] | None = None,
 ) -> DailyReport:
-    """The report of ``day`` as it stands at ``at``, from the facts (pure).
+    """The report of ``day`` as it stands at ``at``, from the facts (pure)."""
+    return DailyReport(day, generated_at, tuple(rows(day, at, directory, facts, households)))
+
+
+def rows(
+    day: date,
+    at: datetime,
+    directory: Directory,
+    facts: DayFacts,
+    households: set[str] | None = None,
+) -> Iterator[HouseholdRow]:
+    """The report's rows in household id order (pure).
 
     A household is in it when its isolation period overlaps the day up to ``at`` and it was
-    not released before the day began.
+    not released before the day began. The facts are split by household once, so a row costs
+    its own facts, not the whole day's.
     """
     start, _ = day_bounds(day, directory.tz)
-    rows = []
+    per = _by_household(facts)
+    none = DayFacts()
     for hh in sorted(directory.households.values(), key=lambda h: h.id):
         if households is not None and hh.id not in households:
             continue
         iso = hh.isolation
         if iso is None or not (iso.start < at and iso.end > start):
             continue
-        release = next(
-            (r for r in facts.releases if r.household_id == hh.id and r.period_start == iso.start),
-            None,
-        )
+        mine = per.get(hh.id, none)
+        release = next((r for r in mine.releases if r.period_start == iso.start), None)
         if release is not None and release.released_at < start:
             continue
-        rows.append(_row(hh, day, start, at, directory, facts, release))
-    return DailyReport(day, generated_at, tuple(rows))
+        yield _row(hh, day, start, at, directory, mine, release)
+
+
+_FACTS = tuple(f.name for f in fields(DayFacts))
+
+
+def _by_household(facts: DayFacts) -> dict[str, DayFacts]:
+    """Each household's share of the day's facts."""
+    parts: dict[str, dict[str, list[Any]]] = {}
+    for name in _FACTS:
+        for item in getattr(facts, name):
+            parts.setdefault(item.household_id, {}).setdefault(name, []).append(item)
+    return {hh: DayFacts(**p) for hh, p in parts.items()}
 
 
 def _row(
@@ -245,21 +300,22 @@ def _row(
     facts: DayFacts,
     release: Release | None,
 ) -> HouseholdRow:
+    """One household's row from its own facts."""
     tz = directory.tz
-    mine = [a for a in facts.alerts if a.household_id == hh.id]
+    mine = facts.alerts
     breaches = [a for a in mine if a.type is AlertType.DOOR_BREACH]
     outcomes = tuple(
         BreachOutcome(a.raised_at.astimezone(tz).strftime("%H:%M"), *_outcome(a)) for a in breaches
     )
-    checks = [c for c in facts.checks if c.household_id == hh.id]
-    services = [s for s in facts.services if s.household_id == hh.id]
+    checks = facts.checks
+    services = facts.services
     due = _checkin_due(hh, directory, facts.windows, at, release)
     released_today = release is not None and start <= release.released_at < at
     return HouseholdRow(
         community=community_of(directory.site, hh),
         household=hh.id,
         address=hh.address,
-        readings=sum(1 for r in facts.readings if r.household_id == hh.id),
+        readings=len(facts.readings),
         readings_missed=_missed(hh, day, at, directory, facts.readings, release),
         symptom_checks=sum(1 for c in checks if c.symptoms is not None),
         symptom_checks_missed=sum(1 for c in checks if c.symptoms is None),
@@ -270,15 +326,13 @@ def _row(
         breaches_acknowledged=sum(1 for o in outcomes if o.outcome == "acknowledged"),
         breaches_open=sum(1 for o in outcomes if o.outcome == "open"),
         breach_outcomes=outcomes,
-        devices_offline=len({a.device_id for a in facts.offline if a.household_id == hh.id}),
+        devices_offline=len({a.device_id for a in facts.offline}),
         device_offline_alerts=sum(1 for a in mine if a.type is AlertType.DEVICE_OFFLINE),
         checkin_due=due.astimezone(tz).isoformat(timespec="minutes") if due else None,
         checkin_overdue=due is not None and due <= at,
         services_requested=sum(1 for s in services if start <= s.requested_at < at),
         services_done=sum(1 for s in services if s.done_at is not None and start <= s.done_at < at),
-        prereports=sum(
-            1 for w in facts.windows if w.household_id == hh.id and w.kind == "prereport"
-        ),
+        prereports=sum(1 for w in facts.windows if w.kind == "prereport"),
         released=released_today,
     )
 
@@ -308,7 +362,7 @@ def _missed(
     for dev in hh.devices:
         if dev.kind is DeviceKind.THERMOMETER and dev.resident is not None:
             thermometers.setdefault(dev.resident, set()).add(dev.id)
-    taken = [r for r in readings if r.household_id == hh.id]
+    taken = readings  # the household's own
     missed = 0
     for w in windows_of_day(directory.policy.reading_windows, day, directory.tz):
         if w.end > at or not (iso.start <= w.start and w.end <= iso.end):
@@ -333,11 +387,7 @@ def _checkin_due(
     or released)."""
     if release is not None and release.released_at <= at:
         return None
-    visits = [
-        w.start
-        for w in windows
-        if w.household_id == hh.id and w.kind == "visit" and w.reason == "checkin"
-    ]
+    visits = [w.start for w in windows if w.kind == "visit" and w.reason == "checkin"]
     visits += [v.start for v in hh.visits if v.reason == "checkin"]
     last = max((t for t in visits if t <= at), default=None)
     return care.checkin_due(hh, last, directory.policy.checkin_visit_days, at)

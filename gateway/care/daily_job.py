@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.care import purge
-from gateway.care.daily import DailyReport, build, day_bounds, gather
+from gateway.care.daily import DailyReport, day_bounds, gather, made
 from gateway.care.daily_format import report_text, report_title
 from gateway.clock import Clock
 from gateway.notify.report_notice import ReportNotice
@@ -82,14 +82,14 @@ class DailyReporter:
         start, end = day_bounds(day, d.tz)
         at = min(now, end)
         facts = await gather(self.store, start, at)
-        report = build(day, at, now, d, facts)
+        report = await made(day, at, now, d, facts)
         body = report.to_json(d.tz)
         notices = []
         for channel in d.site.channels or []:
             if channel.daily_report:
                 scoped = report
                 if channel.households != "all":
-                    scoped = build(day, at, now, d, facts, set(channel.households))
+                    scoped = await made(day, at, now, d, facts, set(channel.households))
                 notices += _notices(channel, scoped, d, now)
         items = await self.store.save_daily_report(key, now, body, notices)
         if items is None:

@@ -3,20 +3,22 @@ totals, the CSV and the text the group chats get."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.care.daily import DayFacts, build
+from gateway.care.daily import YIELD_EVERY, DayFacts, build, made
 from gateway.care.daily_format import report_csv, report_text
 from gateway.store.care_records import CareWindow, Release, SymptomCheck
 from gateway.store.purge import scrub_report
 from gateway.store.reports import Reading
+from isogate.demo import demo_site
 from rules.alerts import AlertStatus, AlertType
 from rules.directory import Directory
-from rules.site import Site
+from rules.site import DeviceKind, Site
 from tests.conftest import site_doc
 from tests.samples import breach_alert
 
@@ -140,3 +142,34 @@ def test_scrubbing_a_report_rewrites_one_households_address():
         {"household": "h2", "address": "B"},
     ]
     assert not scrub_report(body, "h1")
+
+
+async def test_a_large_report_is_made_in_turns_and_each_row_counts_its_own_facts():
+    """600 households, facts of all of them mixed: the report made in turns is the pure one,
+    each row counts only its household's reading, and the loop ran meanwhile."""
+    d = Directory.build(demo_site(600))
+    readings = [
+        Reading(hh.id, dev.id, local("07:00"))
+        for hh in d.households.values()
+        for dev in hh.devices
+        if dev.kind is DeviceKind.THERMOMETER
+    ]
+    facts = DayFacts(readings=readings[::-1])
+    turns = 0
+
+    async def count() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count())
+    try:
+        report = await made(DAY, local("12:00"), local("12:00"), d, facts)
+    finally:
+        counter.cancel()
+    assert report == build(DAY, local("12:00"), local("12:00"), d, facts)
+    assert len(report.rows) == 600
+    # The demo's 03:00-03:08 window is missed, the 06:00-10:00 one is not.
+    assert {(r.readings, r.readings_missed) for r in report.rows} == {(1, 1)}
+    assert turns >= 600 // YIELD_EVERY
