@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.care.purge import PurgePlan, plan, purge
 from gateway.clock import Clock
-from gateway.site.stored import stored_site
+from gateway.site.stored import stored_households
 from gateway.store import Store
 from isogate.users import operator
 
@@ -28,7 +28,7 @@ async def run_purge(
     ``data_dir`` is absolute (files are shown relative to it).
     """
     async with Store.open(db_url) as store:
-        _, site = await stored_site(store)
+        site = await stored_households(store, ())
         tz = site.tz if site else ZoneInfo("UTC")
         now = clock.now()
         if dry_run:

@@ -29,7 +29,7 @@ from devices.events import DeviceRef
 from gateway.camera.evidence_capture import MANIFEST
 from gateway.camera.evidence_manifest import is_alert_id
 from gateway.notify.channels.text import TITLES
-from gateway.site.stored import stored_site
+from gateway.site.stored import stored_households
 from gateway.store import Store
 from gateway.store.care_records import Release
 from gateway.store.purge import REDACTED, PurgeScope
@@ -55,11 +55,15 @@ class PurgePlan:
 
 async def plan(store: Store, data_dir: Path, now: datetime) -> list[PurgePlan]:
     """The households due for a purge at ``now`` and what each would remove (nothing changes)."""
-    _, site = await stored_site(store)
-    policy = (site.policy if site else None) or Policy()
+    settings = await stored_households(store, ())
+    policy = (settings.policy if settings else None) or Policy()
+    releases = await store.releases_to_purge(now - timedelta(days=policy.retention_days))
+    if not releases:
+        return []
+    site = await stored_households(store, {r.household_id for r in releases})
     households = {h.id: h for h in site.households} if site else {}
     plans = []
-    for release in await store.releases_to_purge(now - timedelta(days=policy.retention_days)):
+    for release in releases:
         hh = households.get(release.household_id)
         scope = _scope(release, hh)
         alert_ids = set(await store.purge_alert_ids(scope))

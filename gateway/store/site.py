@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +83,23 @@ class SiteOps(StoreBase):
                     take(kind, doc)
         rest = {key: meta[key] for key in _SITE_KEYS if meta.get(key) is not None}
         return int(meta.get("revision", 0)), rest
+
+    async def read_site_part(
+        self, kind: str, ids: Collection[str], *, chunk: int = 500
+    ) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+        """The revision, the rest of the site document (as :meth:`read_site_each`) and the
+        documents of only these entities of a kind: for work on a few households of a large site.
+        """
+        c = t.site_entities.c
+        wanted = sorted(ids)
+        docs: list[dict[str, Any]] = []
+        async with self.engine.connect() as conn:
+            meta: dict[str, Any] = dict((await conn.execute(sa.select(t.site_meta))).all())
+            for i in range(0, len(wanted), chunk):
+                q = sa.select(c.doc).where(c.kind == kind, c.id.in_(wanted[i : i + chunk]))
+                docs += (await conn.execute(q.order_by(c.id))).scalars()
+        rest = {key: meta[key] for key in _SITE_KEYS if meta.get(key) is not None}
+        return int(meta.get("revision", 0)), rest, docs
 
     async def site_revision(self) -> int:
         """The stored site's revision, cheap enough to poll."""

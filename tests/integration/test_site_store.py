@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from gateway.site.stored import bulk, current_directory, save_site, stored_site
+from gateway.site.stored import (
+    bulk,
+    current_directory,
+    save_site,
+    stored_households,
+    stored_site,
+)
 from gateway.store import Store
 from isogate.demo import demo_mac, demo_site
 from tests.conftest import site_doc
@@ -92,6 +98,27 @@ async def test_a_saved_site_reads_back_as_the_same_site(store: Store):
     binding = directory.device("therm-r300")
     assert binding is not None
     assert binding.device.address == demo_mac(300)
+
+
+async def test_a_part_of_the_site_reads_back_as_those_households_of_the_same_site(store: Store):
+    """Named households only, in chunks smaller than the list, with the site's settings; an
+    id not stored is left out; nothing loaded yet is None."""
+    assert await stored_households(store, ["h01"]) is None
+    site = demo_site(30)
+    await save_site(store, site, "demo", T0)
+    wanted = {"h03", "h17", "h30", "h99"}
+    revision, rest, docs = await store.read_site_part("households", wanted, chunk=2)
+    assert revision == 1
+    assert rest["timezone"] == site.timezone
+    assert [d["id"] for d in docs] == ["h03", "h17", "h30"]
+    part = await stored_households(store, wanted)
+    assert part is not None
+    by_id = {h.id: h for h in site.households}
+    assert [h == by_id[h.id] for h in part.households] == [True, True, True]
+    assert (part.staff, part.policy, part.shifts) == ([], site.policy, site.shifts)
+    settings = await stored_households(store, ())
+    assert settings is not None
+    assert (settings.households, settings.policy) == ([], site.policy)
 
 
 async def test_loading_a_site_over_a_stored_one_keeps_the_stored_households(store: Store):
