@@ -78,6 +78,10 @@ class Directory:
                 return b
         return self._by_wire.get((ref.protocol, address_key(ref.protocol, ref.address)))
 
+    def at(self, protocol: Protocol, key: str) -> Binding | None:
+        """The binding of a device by its address in ``address_key`` form (no normalizing)."""
+        return self._by_wire.get((protocol, key))
+
     def device(self, device_id: str) -> Binding | None:
         """The binding of a device by its site-file id."""
         return self._by_id.get(device_id)

@@ -15,8 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
 
+from devices.events import Protocol, address_key
 from gateway import metrics
 from gateway.ingest.mqtt import Inbound
+from rules.directory import Directory
 
 
 class Lane(StrEnum):
@@ -24,6 +26,43 @@ class Lane(StrEnum):
 
     CRITICAL = "critical"
     BULK = "bulk"
+
+
+class Sorter:
+    """Which lane a topic waits in: acknowledgements and bound devices' own topics are critical.
+
+    Bound devices are looked up in the site's own indexes as each message arrives (about a
+    microsecond): a set of every bound device's topics was 17 MiB at 50,000 households, and
+    was rebuilt on each site revision.
+    """
+
+    def __init__(self, ack_prefix: str, base_topic: str, z2m_base: str) -> None:
+        self.ack_prefix = ack_prefix
+        self.native_prefix = f"{base_topic}/dev/"
+        self.z2m_prefix = f"{z2m_base}/"
+
+    def lane(self, topic: str, directory: Directory) -> Lane:
+        """The lane of a message on ``topic`` with this site."""
+        if topic.startswith(self.ack_prefix) or self.bound(topic, directory):
+            return Lane.CRITICAL
+        return Lane.BULK
+
+    def bound(self, topic: str, d: Directory) -> bool:
+        """Whether ``topic`` is a bound device's events or status."""
+        if topic.startswith(self.native_prefix):
+            dev_id, _, what = topic[len(self.native_prefix) :].partition("/")
+            b = d.device(dev_id) if what in ("event", "status") else None
+            return b is not None and b.device.protocol is Protocol.NATIVE
+        if topic.startswith(self.z2m_prefix):
+            name = topic[len(self.z2m_prefix) :]
+            if d.at(Protocol.ZIGBEE2MQTT, name) is not None:
+                return True
+            head, _, tail = name.rpartition("/")
+            return tail == "availability" and d.at(Protocol.ZIGBEE2MQTT, head) is not None
+        if "/BTtoMQTT/" in topic:
+            mac = topic.rpartition("/")[2]
+            return d.at(Protocol.BLE, address_key(Protocol.BLE, mac)) is not None
+        return False
 
 
 class Lanes:

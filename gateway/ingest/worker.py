@@ -22,7 +22,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from devices.events import MAX_PAYLOAD, Protocol, Rejected
+from devices.events import MAX_PAYLOAD, Rejected
 from gateway import metrics
 from gateway.alerting.desk import AlertError
 from gateway.alerting.operations import AlertOps
@@ -31,13 +31,12 @@ from gateway.clock import Clock
 from gateway.health import Health
 from gateway.ingest.acks import Ack, Refused, parse_ack
 from gateway.ingest.arrival import Arrival, excerpt, rejected_record
-from gateway.ingest.lanes import Lane, Lanes
+from gateway.ingest.lanes import Lanes, Sorter
 from gateway.ingest.mqtt import Inbound, MqttSession
 from gateway.ingest.pipeline import Pipeline
 from gateway.notify.outbox import Outbox
 from gateway.store import Store
 from gateway.store.records import OutboxItem, Writes
-from rules.directory import Directory
 
 log = logging.getLogger("isogate.ingest")
 
@@ -119,9 +118,7 @@ class Ingest:
             now=loop.time,
         )
         self._busy_since: float | None = None
-        self._critical: frozenset[str] = frozenset()
-        self._ble_critical: frozenset[str] = frozenset()
-        self._indexed: Directory | None = None
+        self._sorter = Sorter(self.ack_prefix, base_topic, pipeline.router.z2m_base)
         self._frames: Callable[[str, bytes, datetime], None] | None = None
         self.frame_prefix = f"{base_topic}/cam/"
         health.probe("ingest", self._stalled)
@@ -157,7 +154,7 @@ class Ingest:
             # Keep an excerpt for the rejected list, not megabytes in the queue.
             size = len(message.payload)
             message = replace(message, payload=bytes(message.payload[:1024]), size=size)
-        self.lanes.put(self._lane(message.topic), message)
+        self.lanes.put(self._sorter.lane(message.topic, self.pipeline.directory), message)
 
     def _is_frame(self, topic: str) -> bool:
         prefix = self.frame_prefix
@@ -166,33 +163,6 @@ class Ingest:
             and topic.endswith("/frame")
             and topic.count("/") == (prefix.count("/") + 1)
         )
-
-    def _lane(self, topic: str) -> Lane:
-        directory = self.pipeline.directory
-        if directory is not self._indexed:
-            self._index(directory)
-        if topic.startswith(self.ack_prefix) or topic in self._critical:
-            return Lane.CRITICAL
-        if "/BTtoMQTT/" in topic and topic.rpartition("/")[2].upper() in self._ble_critical:
-            return Lane.CRITICAL
-        return Lane.BULK
-
-    def _index(self, directory: Directory) -> None:
-        """The topics of bound devices, for the critical lane (once per site revision)."""
-        router = self.pipeline.router
-        topics: set[str] = set()
-        macs: set[str] = set()
-        for b in directory.bindings():
-            dev = b.device
-            if dev.protocol is Protocol.NATIVE:
-                topics |= {f"{router.base_topic}/dev/{dev.id}/{t}" for t in ("event", "status")}
-            elif dev.protocol is Protocol.ZIGBEE2MQTT:
-                name = dev.wire_address()
-                topics |= {f"{router.z2m_base}/{name}", f"{router.z2m_base}/{name}/availability"}
-            elif dev.protocol is Protocol.BLE:
-                macs.add(dev.wire_address().replace(":", "").upper())
-        self._critical, self._ble_critical = frozenset(topics), frozenset(macs)
-        self._indexed = directory
 
     # --- the task -----------------------------------------------------------------------------
 
