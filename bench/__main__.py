@@ -32,7 +32,18 @@ from bench.table import Run, console_for_output, show, write
 # The order of the table. bench.throughput measures the bare client's limit (bench.raw) on its
 # own broker, so raw is not run again on its own unless asked for with --only; bench.peer comes
 # after throughput and latency and reuses isogate's figures measured there.
-KNOWN = ("throughput", "latency", "peer", "store", "rss", "camera", "idle", "scale", "hotpath")
+KNOWN = (
+    "throughput",
+    "latency",
+    "peer",
+    "store",
+    "rss",
+    "camera",
+    "idle",
+    "report",
+    "scale",
+    "hotpath",
+)
 DISCOVERED_PREFIXES = ("hotpath",)  # hotpath.py, hotpath_ingest.py, … whichever exist
 
 
