@@ -52,6 +52,10 @@ log = logging.getLogger("isogate.camera")
 
 OUT_MAX = 10_000
 """Events waiting for the pipeline (a database outage); past it the oldest are dropped."""
+CAPTURE_LATE_S = 3.0
+"""Every frame is kept this long beyond ``evidence_before_s``: a capture that opens up to this
+late after its alert (it opens as the alert is committed, within milliseconds) still finds every
+frame from before it. Older frames are kept only where they showed motion."""
 UNKNOWN_EVERY_S = 60.0
 """An unbound camera is reported to the technician's unknown-device list this often."""
 UNKNOWN_MAX = 1024
@@ -140,7 +144,7 @@ class CameraHub:
             from gateway.camera.analysis import CameraAnalyser, Timing
 
             ring = PreRoll(
-                dense_s=policy.evidence_before_s + 1,
+                dense_s=policy.evidence_before_s + CAPTURE_LATE_S,
                 keep_s=policy.evidence_before_s + policy.camera_window_s + 1,
             )
             ref = self.data_dir / "cameras" / dev.id / "reference.png" if self.data_dir else None
