@@ -1,10 +1,10 @@
 """The daily report (每日报告): what happened on one local day, per household under isolation,
 with totals per community.
 
-:func:`gather` reads the day from the store (one query per kind of fact, for all households at
-once); :func:`build` is pure: the site, the facts and the report's time in, the rows out. The
-report's time ``at`` is now for today and the day's end for a past day: a reading window counts
-as missed only once it ended by then.
+:func:`~gateway.care.daily_facts.gather` reads the day from the store (one query per kind of
+fact, for all households at once); :func:`build` is pure: the site, the facts and the report's
+time in, the rows out. The report's time ``at`` is now for today and the day's end for a past
+day: a reading window counts as missed only once it ended by then.
 
 Per household (``HouseholdRow``): readings taken; reading slots missed (a reading window of that
 day that ended while the household was isolated, for each resident with no reading from their
@@ -13,7 +13,8 @@ fevers and door breaches raised (each breach with its outcome now and who handle
 offline at the report's time and ``device_offline`` alerts raised; when the next check-in visit
 is due and whether it is overdue; service requests made and done; pre-reports; whether it was
 released that day. Rows are grouped by community: the site's ``community`` (one site is one
-community for now; :func:`community_of` is the one place that says which).
+community for now; :func:`community_of` is the one place that says which). The gateway makes
+it with :func:`made`, which gives the event loop a turn every few milliseconds meanwhile.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.care.daily_facts import DayFacts, by_household, gather
 from gateway.store import Store
-from gateway.store.care_records import CareWindow, Release, ServiceRequest, SymptomCheck
+from gateway.store.care_records import CareWindow, Release
 from gateway.store.records import Alert
 from gateway.store.reports import Reading
 from rules import care
@@ -37,9 +40,6 @@ from rules.site import DeviceKind, Household, Site
 
 DEFAULT_COMMUNITY = "社区"
 """The community of a site that names none."""
-
-ALERT_TYPES = (AlertType.FEVER, AlertType.DOOR_BREACH, AlertType.DEVICE_OFFLINE)
-"""The alert types the report counts."""
 
 OUTCOMES = ("resolved_with_note", "resolved", "acknowledged", "open")
 """Where a door breach stands: resolved with a note, resolved without one, acknowledged, open
@@ -56,22 +56,6 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The local day's start and end (the next day's start), aware."""
     start = datetime.combine(day, time(0), tzinfo=tz)
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-
-
-@dataclass(frozen=True, slots=True)
-class DayFacts:
-    """What the store holds of one day (and what the report needs from before it)."""
-
-    readings: Sequence[Reading] = ()
-    checks: Sequence[SymptomCheck] = ()
-    alerts: Sequence[Alert] = ()
-    """Fevers, breaches and ``device_offline`` raised that day."""
-    offline: Sequence[Alert] = ()
-    """``device_offline`` alerts that stood at the report's time."""
-    services: Sequence[ServiceRequest] = ()
-    windows: Sequence[CareWindow] = ()
-    """Pre-reports that day; check-in visits up to the report's time."""
-    releases: Sequence[Release] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,23 +157,6 @@ class DailyReport:
         }
 
 
-async def gather(
-    store: Store, start: datetime, at: datetime, households: Iterable[str] | None = None
-) -> DayFacts:
-    """Read ``[start, at)`` of a day from the store, for some households or all."""
-    scope = None if households is None else sorted(households)
-    types = [t.value for t in ALERT_TYPES]
-    return DayFacts(
-        readings=await store.readings_between(start, at, scope),
-        checks=await store.checks_between(start, at, scope),
-        alerts=await store.alerts_raised_between(start, at, types, scope),
-        offline=await store.offline_at(at, scope),
-        services=await store.services_between(start, at, scope),
-        windows=await store.windows_for_report(start, at, scope),
-        releases=await store.releases(scope),
-    )
-
-
 async def daily_report(
     store: Store,
     directory: Directory,
@@ -213,8 +180,8 @@ async def daily_report(
     return await made(day, at, now, directory, facts, wanted)
 
 
-YIELD_EVERY = 200
-"""Rows made between two turns of the event loop (about 10 ms at 50 µs a row)."""
+TURN_S = 0.005
+"""The longest the report is made without giving the event loop a turn."""
 
 
 async def made(
@@ -225,16 +192,20 @@ async def made(
     facts: DayFacts,
     households: set[str] | None = None,
 ) -> DailyReport:
-    """:func:`build`, giving the event loop a turn every :data:`YIELD_EVERY` rows.
+    """:func:`build`, giving the event loop a turn at least every :data:`TURN_S`.
 
     At 50,000 households the report has 10,000 rows or more; made in one go it would hold
-    ingest and alerting up for as long as it takes.
+    ingest and alerting up for as long as it takes (half a second and more).
     """
     out = []
-    for row in rows(day, at, directory, facts, households):
-        out.append(row)
-        if len(out) % YIELD_EVERY == 0:
+    clock = perf_counter
+    turn_at = clock() + TURN_S
+    for row in _walk(day, at, directory, facts, households):
+        if row is not None:
+            out.append(row)
+        if clock() >= turn_at:
             await asyncio.sleep(0)
+            turn_at = clock() + TURN_S
     return DailyReport(day, generated_at, tuple(out))
 
 
@@ -263,32 +234,37 @@ def rows(
     not released before the day began. The facts are split by household once, so a row costs
     its own facts, not the whole day's.
     """
+    return (row for row in _walk(day, at, directory, facts, households) if row is not None)
+
+
+def _walk(
+    day: date,
+    at: datetime,
+    directory: Directory,
+    facts: DayFacts,
+    households: set[str] | None,
+) -> Iterator[HouseholdRow | None]:
+    """:func:`rows`, with a None for each household left out and after each step before them:
+    the points at which :func:`made` may give the event loop a turn."""
     start, _ = day_bounds(day, directory.tz)
-    per = _by_household(facts)
+    per = by_household(facts)
+    yield None
+    ordered = sorted(directory.households.values(), key=lambda h: h.id)
+    yield None
     none = DayFacts()
-    for hh in sorted(directory.households.values(), key=lambda h: h.id):
-        if households is not None and hh.id not in households:
-            continue
+    for hh in ordered:
         iso = hh.isolation
-        if iso is None or not (iso.start < at and iso.end > start):
+        if (households is not None and hh.id not in households) or (
+            iso is None or not (iso.start < at and iso.end > start)
+        ):
+            yield None
             continue
         mine = per.get(hh.id, none)
         release = next((r for r in mine.releases if r.period_start == iso.start), None)
         if release is not None and release.released_at < start:
+            yield None
             continue
         yield _row(hh, day, start, at, directory, mine, release)
-
-
-_FACTS = tuple(f.name for f in fields(DayFacts))
-
-
-def _by_household(facts: DayFacts) -> dict[str, DayFacts]:
-    """Each household's share of the day's facts."""
-    parts: dict[str, dict[str, list[Any]]] = {}
-    for name in _FACTS:
-        for item in getattr(facts, name):
-            parts.setdefault(item.household_id, {}).setdefault(name, []).append(item)
-    return {hh: DayFacts(**p) for hh, p in parts.items()}
 
 
 def _row(

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.care import purge
-from gateway.care.daily import DailyReport, day_bounds, gather, made
+from gateway.care.daily import DailyReport, day_bounds, made
+from gateway.care.daily_facts import gather
 from gateway.care.daily_format import report_text, report_title
 from gateway.clock import Clock
 from gateway.notify.report_notice import ReportNotice
