@@ -76,7 +76,7 @@ class Directory:
             b = self._by_id.get(ref.address)
             if b is not None:
                 return b
-        return self._by_wire.get((ref.protocol, address_key(ref.protocol, ref.address)))
+        return self.at(ref.protocol, address_key(ref.protocol, ref.address))
 
     def at(self, protocol: Protocol, key: str) -> Binding | None:
         """The binding of a device by its address in ``address_key`` form (no normalizing)."""
