@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,8 @@ from gateway.store.event_data import DoorData, TemperatureData
 
 def _as_version_1(conn: sa.Connection) -> None:
     """Turn a new database back into what isogate's schema 1 made."""
+    conn.execute(sa.text("DROP INDEX ix_events_kind_ts"))  # schema 7's
+    conn.execute(sa.text("CREATE INDEX ix_events_device_ts ON events (device_id, ts)"))
     conn.execute(sa.text("DROP INDEX ix_events_device_received"))  # schema 6's
     conn.execute(sa.text("CREATE INDEX ix_events_digest ON events (digest)"))
     conn.execute(sa.text("DROP INDEX ix_events_device_seq"))
@@ -72,6 +74,7 @@ async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_p
         assert version == schema.SCHEMA_VERSION
         assert {"mid", "ts_flag"} <= set(cols)
         assert "ix_events_device_received" in indexes and "ix_events_digest" not in indexes
+        assert "ix_events_kind_ts" in indexes and "ix_events_device_ts" not in indexes
         assert "seen_at" in alert_cols
         assert {"resident_id", "vulnerable"} <= set(alert_cols)
         assert {t.name for t in care_tables.TABLES} <= tables
@@ -152,3 +155,36 @@ async def test_event_rows_written_before_typed_data_read_back_typed(tmp_path: Pa
         open=False, device_ts=datetime.fromisoformat("2026-11-23T15:31:00+08:00")
     )
     assert door.data.to_json() == old[1][1]
+
+
+async def test_reads_of_a_kind_by_time_go_through_the_kind_time_index(tmp_path: Path):
+    """The replay of readings at a start and the daily report's readings search the events by
+    (kind, ts), not every event ever stored; and the insert no longer keeps (device_id, ts)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
+    since = datetime(2026, 11, 23, tzinfo=UTC)
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM events" in statement:
+            seen.append((statement, parameters))
+
+    async with Store.open(url) as store:
+        sa.event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+        await store.events_since("temperature", since)
+        await store.readings_between(since, since + timedelta(days=1))
+        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+        async with store.engine.connect() as conn:
+            plans = [
+                " ".join(
+                    row[3]
+                    for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+                )
+                for sql, params in seen
+            ]
+            indexes = await conn.run_sync(
+                lambda c: {ix["name"] for ix in sa.inspect(c).get_indexes("events")}
+            )
+    assert len(plans) == 2
+    for plan in plans:
+        assert "USING INDEX ix_events_kind_ts (kind=? AND ts>?" in plan, plan
+    assert "ix_events_device_ts" not in indexes
