@@ -94,7 +94,11 @@ class MotionStep:
 
 def has_camera(household: Household) -> bool:
     """Whether a household has a camera whose motion its openings are matched with."""
-    return any(d.kind is DeviceKind.CAMERA for d in household.devices)
+    # A loop, not any(…) over a generator: this runs at every door opening.
+    for d in household.devices:  # noqa: SIM110
+        if d.kind is DeviceKind.CAMERA:
+            return True
+    return False
 
 
 def counts(device: Device, event: MotionEvent) -> bool:

@@ -187,7 +187,8 @@ class Pipeline:
                     decoded = arrival.decoded
                     if decoded is None:
                         decoded = self.router.decode(arrival.topic, arrival.payload)
-                    await self._take(arrival, decoded, b)
+                    if not self._take_now(arrival, decoded, b):
+                        await self._take(arrival, decoded, b)
                 b.w.devices = b.touched
                 items = await self.store.commit(b.w)
             except BaseException:
@@ -259,6 +260,28 @@ class Pipeline:
                         e.ts.astimezone(self.directory.tz),
                     )
                 )
+
+    def _take_now(self, arrival: Arrival, decoded: Decoded, b: _Batch) -> bool:
+        """Stage the usual message without a coroutine: one event of a bound device, not marked
+        DUP, its sequence number (if any) not seen before. False, with nothing staged, when it
+        is anything else: :meth:`_take` then looks it up (in the store where it must)."""
+        if arrival.dup or not isinstance(decoded, list) or len(decoded) != 1:
+            return False
+        event = decoded[0]
+        binding = self.directory.bound(event.device)
+        if binding is None:
+            return False
+        key = event.device.key()
+        seq = event.seq
+        dig = digest(arrival.topic, arrival.payload)
+        if seq is not None:
+            if self.seqs.verdict(key, seq) is SeqVerdict.SEEN:
+                return False
+            self.seqs.add(key, seq)
+            b.seqs.setdefault((key, seq), dig)
+        self._event(arrival, event, binding, key, dig, b)
+        b.outcomes["accepted"] += 1
+        return True
 
     async def _take(self, arrival: Arrival, decoded: Decoded, b: _Batch) -> None:
         if isinstance(decoded, Ignored):
