@@ -3,7 +3,8 @@
 Run: ``make bench`` (or ``python -m bench.throughput``). Native door events at QoS 1
 (bench/backlog.py), against the limit measured on the same broker in the same run (bench/raw.py).
 - live: one publisher with a window of 2,000 unacknowledged messages while the gateway runs;
-  publisher, broker and gateway share the machine, so the slowest of them sets the figure.
+  publisher, broker and gateway share the machine, so the slowest of them sets the figure. Its
+  limit is the same publisher into the bare client online on the same broker, just before.
 - backlog: the same events queued at the broker while the gateway is stopped, then drained on
   start: the gateway's own ceiling (first receipt, from the event log, to all committed).
 """
@@ -37,7 +38,7 @@ from simulators.process import start_gateway, wait_healthy
 
 GROUP = "ingest: isogate, native door events, QoS 1"
 BACKLOG_TARGET = 0.8  # of the bare client's drain, measured in the same run
-LIVE_TARGET = 0.9  # of the publisher's own rate: the publisher, not the gateway, is the bound
+LIVE_TARGET = 0.9  # of the same publisher into the bare client: the publisher is the bound
 
 
 POLL_S = 0.005
@@ -223,10 +224,13 @@ async def isogate_backlog(
     return _backlogs[key]
 
 
-async def live(isolated: bool, n: int = N) -> tuple[Drain, int, int]:
-    """isogate storing n events as they are published: (drain, alerts, their repeat counts)."""
+async def live(isolated: bool, n: int = N) -> tuple[Drain, Drain, int, int]:
+    """isogate storing n events as they are published, after the bare client took the same
+    on the same broker (the gateway idle meanwhile): (isogate, bare client, alerts, their
+    repeat counts)."""
     async with rig(HOUSEHOLDS, isolated=isolated) as r:
         s = r.settings
+        bare = await asyncio.to_thread(raw.live, r.broker.port, n)
         cpu0 = r.cpu_seconds()
         t0 = time.perf_counter()
         counting = asyncio.create_task(
@@ -239,7 +243,7 @@ async def live(isolated: bool, n: int = N) -> tuple[Drain, int, int]:
         async with Store.open(s.db_url) as store:
             stored = await store.count_events()
             alerts = await store.list_alerts(limit=1000)
-    return Drain(stored, elapsed, cpu, rate), len(alerts), sum(a.count for a in alerts)
+    return Drain(stored, elapsed, cpu, rate), bare, len(alerts), sum(a.count for a in alerts)
 
 
 def _what(isolated: bool) -> str:
@@ -256,17 +260,18 @@ async def figures(quick: bool = False) -> list[Figure]:
     breaches = await isogate_backlog(True, n)
     out = raw.limit_figures(bare, n)
     for isolated in (False, True):
-        d, _, _ = await live(isolated, n)
+        d, online, _, _ = await live(isolated, n)
         out.append(
             Figure(
                 GROUP,
                 f"live, {_what(isolated)}",
                 d.rate,
                 "events/s",
-                limit=bare.publish_rate,
+                limit=online.rate,
                 target=f"≥ {LIVE_TARGET * 100:.0f} % of limit",
-                ok=at_least(d.rate, LIVE_TARGET * bare.publish_rate),
-                note=f"publisher meanwhile {d.publish_rate:,.0f}/s; CPU {d.cpu_us:.0f} µs/event",
+                ok=at_least(d.rate, LIVE_TARGET * online.rate),
+                note=f"publisher meanwhile {d.publish_rate:,.0f}/s (into the bare client "
+                f"{online.publish_rate:,.0f}/s); CPU {d.cpu_us:.0f} µs/event",
             )
         )
     for isolated, d in ((False, stored), (True, breaches)):
