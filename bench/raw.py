@@ -68,6 +68,27 @@ def open_session(port: int, client_id: str, topic_filter: str) -> None:
         client.loop_stop()
 
 
+def forget_session(port: int, client_id: str) -> None:
+    """End a persistent session at the broker (connect with a clean session, disconnect), so
+    that later rounds' messages are not queued for it."""
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=True,
+        protocol=mqtt.MQTTv311,
+    )
+    connected = threading.Event()
+    client.on_connect = lambda *_a: connected.set()
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        if not connected.wait(10):
+            raise TimeoutError(f"no CONNACK from 127.0.0.1:{port}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def drain(port: int, client_id: str, n: int, *, live: bool = False) -> dict[str, float]:
     """Reconnect to the session and drain n messages (runs in its own process).
 
@@ -128,6 +149,7 @@ def measure(port: int, n: int = N) -> Drain:
     open_session(port, client_id, f"{RAW_BASE}/dev/+/event")
     rate = publish_all(port, RAW_BASE, n)
     got = drain_in_process(port, client_id, n)
+    forget_session(port, client_id)
     return Drain(int(got["count"]), got["seconds"], got["cpu_s"], rate)
 
 
@@ -151,6 +173,7 @@ def live(port: int, n: int = N, timeout: float = 300) -> Drain:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        forget_session(port, client_id)
     if proc.returncode != 0:
         raise RuntimeError(f"the bare subscriber exited with {proc.returncode}")
     got = json.loads(out.strip().splitlines()[-1])

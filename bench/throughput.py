@@ -4,7 +4,8 @@ Run: ``make bench`` (or ``python -m bench.throughput``). Native door events at Q
 (bench/backlog.py), against the limit measured on the same broker in the same run (bench/raw.py).
 - live: one publisher with a window of 2,000 unacknowledged messages while the gateway runs;
   publisher, broker and gateway share the machine, so the slowest of them sets the figure. Its
-  limit is the same publisher into the bare client online on the same broker, just before.
+  limit is the same publisher into the bare client online on the same broker; the two take
+  turns ``ROUNDS`` times and the fastest of each is kept.
 - backlog: the same events queued at the broker while the gateway is stopped, then drained on
   start: the gateway's own ceiling (first receipt, from the event log, to all committed).
 """
@@ -224,26 +225,27 @@ async def isogate_backlog(
     return _backlogs[key]
 
 
-async def live(isolated: bool, n: int = N) -> tuple[Drain, Drain, int, int]:
-    """isogate storing n events as they are published, after the bare client took the same
-    on the same broker (the gateway idle meanwhile): (isogate, bare client, alerts, their
-    repeat counts)."""
+async def live(isolated: bool, n: int = N, rounds: int = ROUNDS) -> tuple[Drain, Drain]:
+    """isogate storing n events as they are published, and the bare client taking the same
+    on the same broker (the gateway idle meanwhile), in turn ``rounds`` times: the fastest of
+    each, as for the backlog (isogate, bare client)."""
     async with rig(HOUSEHOLDS, isolated=isolated) as r:
         s = r.settings
-        bare = await asyncio.to_thread(raw.live, r.broker.port, n)
-        cpu0 = r.cpu_seconds()
-        t0 = time.perf_counter()
-        counting = asyncio.create_task(
-            asyncio.to_thread(count_until, s.db_url, n, TIMEOUT_S, r.cpu_seconds)
-        )
-        rate = await asyncio.to_thread(publish_all, r.broker.port, s.base_topic, n)
-        await counting
-        elapsed = time.perf_counter() - t0
-        cpu = r.cpu_seconds() - cpu0
-        async with Store.open(s.db_url) as store:
-            stored = await store.count_events()
-            alerts = await store.list_alerts(limit=1000)
-    return Drain(stored, elapsed, cpu, rate), bare, len(alerts), sum(a.count for a in alerts)
+        bares: list[Drain] = []
+        ours: list[Drain] = []
+        for _ in range(rounds):
+            bares.append(await asyncio.to_thread(raw.live, r.broker.port, n))
+            base = newest_event(s.db_url)
+            cpu0 = r.cpu_seconds()
+            t0 = time.perf_counter()
+            counting = asyncio.create_task(
+                asyncio.to_thread(count_until, s.db_url, n, TIMEOUT_S, r.cpu_seconds, base)
+            )
+            rate = await asyncio.to_thread(publish_all, r.broker.port, s.base_topic, n)
+            counted = await counting
+            elapsed = time.perf_counter() - t0
+            ours.append(Drain(counted.count, elapsed, r.cpu_seconds() - cpu0, rate))
+    return max(ours, key=lambda x: x.rate), max(bares, key=lambda x: x.rate)
 
 
 def _what(isolated: bool) -> str:
@@ -260,7 +262,10 @@ async def figures(quick: bool = False) -> list[Figure]:
     breaches = await isogate_backlog(True, n)
     out = raw.limit_figures(bare, n)
     for isolated in (False, True):
-        d, online, _, _ = await live(isolated, n)
+        d, online = await live(isolated, n)
+        # How long after the publisher's last acknowledged message the last event was stored
+        # (the count is read every POLL_S): near zero when the gateway kept pace.
+        behind_ms = (d.seconds - n / d.publish_rate) * 1000 if d.publish_rate else 0.0
         out.append(
             Figure(
                 GROUP,
@@ -271,7 +276,8 @@ async def figures(quick: bool = False) -> list[Figure]:
                 target=f"≥ {LIVE_TARGET * 100:.0f} % of limit",
                 ok=at_least(d.rate, LIVE_TARGET * online.rate),
                 note=f"publisher meanwhile {d.publish_rate:,.0f}/s (into the bare client "
-                f"{online.publish_rate:,.0f}/s); CPU {d.cpu_us:.0f} µs/event",
+                f"{online.publish_rate:,.0f}/s), all stored {behind_ms:.0f} ms after its last; "
+                f"CPU {d.cpu_us:.0f} µs/event; fastest of {ROUNDS}, as the limit",
             )
         )
     for isolated, d in ((False, stored), (True, breaches)):
