@@ -42,14 +42,26 @@ RAW_BASE = "isoraw_"
 GROUP = "ingest limit: bare paho subscriber, manual ack"
 
 
-def _client(client_id: str) -> mqtt.Client:
+def _client(client_id: str, *, clean: bool = False) -> mqtt.Client:
     return mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        clean_session=False,
+        clean_session=clean,
         protocol=mqtt.MQTTv311,
         manual_ack=True,
     )
+
+
+def _visit(port: int, client: mqtt.Client, done: threading.Event, waits_for: str) -> None:
+    """Connect, wait until ``done`` is set (by the client's callbacks), go offline."""
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        if not done.wait(10):
+            raise TimeoutError(f"no {waits_for} from 127.0.0.1:{port}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def open_session(port: int, client_id: str, topic_filter: str) -> None:
@@ -58,35 +70,16 @@ def open_session(port: int, client_id: str, topic_filter: str) -> None:
     subscribed = threading.Event()
     client.on_subscribe = lambda *_a: subscribed.set()
     client.on_connect = lambda c, *_a: c.subscribe(topic_filter, qos=1)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        if not subscribed.wait(10):
-            raise TimeoutError(f"no SUBACK from 127.0.0.1:{port}")
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    _visit(port, client, subscribed, "SUBACK")
 
 
 def forget_session(port: int, client_id: str) -> None:
     """End a persistent session at the broker (connect with a clean session, disconnect), so
     that later rounds' messages are not queued for it."""
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        clean_session=True,
-        protocol=mqtt.MQTTv311,
-    )
+    client = _client(client_id, clean=True)
     connected = threading.Event()
     client.on_connect = lambda *_a: connected.set()
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        if not connected.wait(10):
-            raise TimeoutError(f"no CONNACK from 127.0.0.1:{port}")
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    _visit(port, client, connected, "CONNACK")
 
 
 def drain(port: int, client_id: str, n: int, *, live: bool = False) -> dict[str, float]:

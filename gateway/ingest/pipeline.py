@@ -40,17 +40,23 @@ from gateway.ingest.arrival import (
     unknown_device,
 )
 from gateway.ingest.dedup import SeqMemory, SeqVerdict
-from gateway.ingest.replay import camera_states, care_states, checked_windows, device_states
+from gateway.ingest.replay import (
+    camera_states,
+    care_states,
+    checked_windows,
+    device_states,
+    reading_states,
+)
 from gateway.store import Store
 from gateway.store.care_records import SymptomCheck
-from gateway.store.event_data import TemperatureData, event_data
+from gateway.store.event_data import event_data
 from gateway.store.records import (
     DeviceStatus,
     EventRecord,
     OutboxItem,
     Writes,
 )
-from rules import coverage, readings
+from rules import coverage
 from rules.alerts import AlertType
 from rules.directory import Binding, Directory
 from rules.engine import Watch
@@ -116,23 +122,7 @@ class Pipeline:
             down_for = now - from_epoch(last_tick) + timedelta(hours=1)
             self.behind_limit = max(MAX_CLOCK_BEHIND, down_for)
         doors, devices = device_states(self.devices, unresolved, now)
-        # Readings of the last two days tell which windows are already satisfied.
-        residents: dict[readings.ResidentKey, readings.ReadingState] = {}
-        for e in await self.store.events_since("temperature", now - timedelta(days=2)):
-            binding = self.directory.device(e.device_id or "")
-            if binding is None or binding.device.resident is None:
-                continue
-            if not isinstance(e.data, TemperatureData):
-                continue
-            resident = (binding.household.id, binding.device.resident)
-            residents[resident], _ = readings.step(
-                residents.get(resident, readings.ReadingState()),
-                e.data.celsius,
-                e.ts,
-                binding,
-                self.directory,
-                now=now,
-            )
+        residents = await reading_states(self.store, self.directory, now)
         gaps = coverage.CoverageState(
             tuple(
                 sorted(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from devices.events import DeviceRef, MotionEvent
 from gateway.store import Store
-from gateway.store.event_data import DoorData, MotionData
+from gateway.store.event_data import DoorData, MotionData, TemperatureData
 from gateway.store.records import Alert, DeviceStatus, EventRecord
 from rules import camera, care, health, readings
 from rules.alerts import AlertType
@@ -23,6 +23,30 @@ from rules.care import CareState, Opening
 from rules.directory import Binding, Directory
 from rules.door import DoorState
 from rules.site import DeviceKind
+
+
+async def reading_states(
+    store: Store, directory: Directory, now: datetime
+) -> dict[readings.ResidentKey, readings.ReadingState]:
+    """The residents' reading state from the last two days' readings: which windows are
+    already satisfied."""
+    residents: dict[readings.ResidentKey, readings.ReadingState] = {}
+    for e in await store.events_since("temperature", now - timedelta(days=2)):
+        binding = directory.device(e.device_id or "")
+        if binding is None or binding.device.resident is None:
+            continue
+        if not isinstance(e.data, TemperatureData):
+            continue
+        resident = (binding.household.id, binding.device.resident)
+        residents[resident], _ = readings.step(
+            residents.get(resident, readings.ReadingState()),
+            e.data.celsius,
+            e.ts,
+            binding,
+            directory,
+            now=now,
+        )
+    return residents
 
 
 async def camera_states(
