@@ -262,14 +262,10 @@ class Pipeline:
         if binding is None:
             return False
         key = event.device.key()
-        seq = event.seq
+        if event.seq is not None and self.seqs.verdict(key, event.seq) is SeqVerdict.SEEN:
+            return False
         dig = digest(arrival.topic, arrival.payload)
-        if seq is not None:
-            if self.seqs.verdict(key, seq) is SeqVerdict.SEEN:
-                return False
-            self.seqs.add(key, seq)
-            b.seqs.setdefault((key, seq), dig)
-        self._event(arrival, event, binding, key, dig, b)
+        self._accept(arrival, event, binding, key, dig, b)
         b.outcomes["accepted"] += 1
         return True
 
@@ -294,16 +290,10 @@ class Pipeline:
                 unknown_device(arrival, event, b.w)
                 continue
             key = event.device.key()
-            seq = event.seq
-            if seq is not None:
-                if self.seqs.verdict(key, seq) is SeqVerdict.SEEN and await self._repeated(
-                    key, seq, dig, b
-                ):
-                    b.outcomes["duplicate"] += 1
-                    continue
-                self.seqs.add(key, seq)
-                b.seqs.setdefault((key, seq), dig)
-            self._event(arrival, event, binding, key, dig, b)
+            if event.seq is not None and await self._repeated(key, event.seq, dig, b):
+                b.outcomes["duplicate"] += 1
+                continue
+            self._accept(arrival, event, binding, key, dig, b)
             accepted = True
         # One message is counted once, however many events it carried.
         b.outcomes["accepted"] += accepted
@@ -324,13 +314,25 @@ class Pipeline:
         return await self.store.is_redelivery(keys, dig, arrival.mid, since)
 
     async def _repeated(self, key: str, seq: int, dig: str, b: _Batch) -> bool:
-        """Whether a ``(device, seq)`` seen before is the same message again; when it is not,
-        the device restarted its count and its numbers are forgotten."""
+        """Whether a ``(device, seq)`` is one seen before and the same message again; when it
+        was seen with other content, the device restarted its count and its numbers are
+        forgotten."""
+        if self.seqs.verdict(key, seq) is not SeqVerdict.SEEN:
+            return False
         stored = b.seqs.get((key, seq)) or await self.store.seq_digest(key, seq)
         if stored is None or stored == dig:
             return True
         self.seqs.forget(key)
         return False
+
+    def _accept(
+        self, arrival: Arrival, event: Event, binding: Binding, key: str, dig: str, b: _Batch
+    ) -> None:
+        """Note a new event's sequence number, then decide it."""
+        if event.seq is not None:
+            self.seqs.add(key, event.seq)
+            b.seqs.setdefault((key, event.seq), dig)
+        self._event(arrival, event, binding, key, dig, b)
 
     def _event(
         self, arrival: Arrival, event: Event, binding: Binding, key: str, dig: str, b: _Batch
