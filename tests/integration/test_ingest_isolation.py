@@ -87,8 +87,13 @@ async def test_a_payload_over_the_limit_is_rejected_with_its_size(gateway: Harne
 
 @contextlib.contextmanager
 def refuse_topics_containing(db: Path, marker: str) -> Iterator[None]:
-    """A database that refuses one kind of row: a trigger aborting its insert."""
-    con = sqlite3.connect(db)
+    """A database that refuses one kind of row: a trigger aborting its insert.
+
+    The gateway may be writing as the test begins (what a start writes): the trigger waits for
+    it up to 30 s, as the store's own connections wait. sqlite3's default of 5 s ran out once
+    in a CI run on a loaded machine.
+    """
+    con = sqlite3.connect(db, timeout=30)
     con.execute(
         "CREATE TRIGGER refuse BEFORE INSERT ON events "
         f"WHEN NEW.topic LIKE '%{marker}%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
