@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from devices.events import (
@@ -18,12 +18,10 @@ from devices.events import (
     DeviceRef,
     DoorEvent,
     Event,
-    FrameEvent,
     Ignored,
     Protocol,
     Rejected,
     StatusEvent,
-    TemperatureEvent,
 )
 from devices.router import Router
 from gateway import metrics
@@ -47,6 +45,7 @@ from gateway.ingest.replay import (
     device_states,
     reading_states,
 )
+from gateway.ingest.status import track
 from gateway.store import Store
 from gateway.store.care_records import SymptomCheck
 from gateway.store.event_data import event_data
@@ -364,38 +363,10 @@ class Pipeline:
             )
         )
         b.sent.add((dig, arrival.mid))
-        self._track(binding, event, at, b.touched)
+        door = self.watch.doors.get(binding.device.id) if isinstance(event, DoorEvent) else None
+        track(b.touched, self.devices, binding, event, at, door)
         for decision in outcome.decisions:
             self.desk.apply(decision, now, b.w)
-
-    def _track(
-        self, binding: Binding, event: Event, at: datetime, touched: dict[str, DeviceStatus]
-    ) -> None:
-        dev_id = binding.device.id
-        d = touched.get(dev_id)
-        if d is None:
-            # The batch's own copy, changed in place by its later events: the installed state
-            # is never touched before the commit.
-            prev = self.devices.get(dev_id)
-            d = replace(prev) if prev else DeviceStatus(dev_id, binding.household.id)
-        d.household_id = binding.household.id
-        if isinstance(event, FrameEvent) and event.frames == 0:
-            touched[dev_id] = d  # only bad frames: no sign of a working camera
-            return
-        d.last_seen = max(d.last_seen, at) if d.last_seen else at
-        if event.battery is not None:
-            d.battery = event.battery
-        if isinstance(event, StatusEvent):
-            d.online, d.status_at = event.online, at
-        elif d.online is not True:
-            d.online, d.status_at = True, at
-        if isinstance(event, DoorEvent):
-            state = self.watch.doors.get(dev_id)
-            if state is not None:
-                d.door_open, d.door_changed_at = state.open, state.changed_at
-        if isinstance(event, TemperatureEvent):
-            d.last_celsius, d.last_reading_at = event.celsius, at
-        touched[dev_id] = d
 
 
 __all__ = ["Pipeline"]
