@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,26 +85,30 @@ async def test_a_payload_over_the_limit_is_rejected_with_its_size(gateway: Harne
     assert all(len(r.payload) < 2000 for r in rejected)
 
 
-@contextlib.contextmanager
-def refuse_topics_containing(db: Path, marker: str) -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def refuse_topics_containing(db: Path, marker: str) -> AsyncIterator[None]:
     """A database that refuses one kind of row: a trigger aborting its insert.
 
-    The gateway may be writing as the test begins (what a start writes): the trigger waits for
-    it up to 30 s, as the store's own connections wait. sqlite3's default of 5 s ran out once
-    in a CI run on a loaded machine.
+    Made off the event loop, as ``lock_sqlite`` takes its lock: the gateway runs in this
+    process, and a transaction it has open when the test begins finishes only on the loop. A
+    trigger made on the loop's thread waited for that transaction while blocking it, until
+    sqlite3's lock timeout ran out ("database is locked", once in a CI run on a loaded machine).
     """
-    con = sqlite3.connect(db, timeout=30)
-    con.execute(
+
+    def run(sql: str) -> None:
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+            con.execute(sql)
+            con.commit()
+
+    await asyncio.to_thread(
+        run,
         "CREATE TRIGGER refuse BEFORE INSERT ON events "
-        f"WHEN NEW.topic LIKE '%{marker}%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+        f"WHEN NEW.topic LIKE '%{marker}%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
     )
-    con.commit()
     try:
         yield
     finally:
-        con.execute("DROP TRIGGER refuse")
-        con.commit()
-        con.close()
+        await asyncio.to_thread(run, "DROP TRIGGER refuse")
 
 
 async def test_a_row_the_database_refuses_is_set_aside_and_the_rest_commits(gateway: Harness):
@@ -119,7 +123,7 @@ async def test_a_row_the_database_refuses_is_set_aside_and_the_rest_commits(gate
     arrivals.insert(7, poison)
     arrivals.append(Arrival("mqtt", f"{base}/dev/door-h2/event", DOOR_OPEN, now, mid=1000))
     db = gateway.settings.data_dir / "isogate.db"
-    with refuse_topics_containing(db, "door-h2/event"):
+    async with refuse_topics_containing(db, "door-h2/event"):
         # Only the door rows are refused: the heartbeats commit, the doors are set aside.
         await gateway.running.ingest._settle(arrivals)
     store = gateway.running.store
