@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.notify.channels import Notification
-from gateway.store.records import Alert
+from gateway.store import Store
+from gateway.store import events as events_store
+from gateway.store.event_data import EventData
+from gateway.store.records import Alert, EventRecord, Writes
 from rules.alerts import AlertStatus, AlertType, Severity
 
 ALERT_ID = "01JD3Q7ZK5V8W9X0Y1Z2A3B4C5"
@@ -50,3 +53,26 @@ def breach_alert(at: datetime, **changes: Any) -> Alert:
         message="门磁: 幸福小区3栋2单元501 03:00 开门，非授权时段",
     )
     return replace(alert, **changes)
+
+
+async def check_seq_lookups(store: Store, monkeypatch: Any) -> None:
+    """``seq_digests`` on any store: the newest event of each pair, pairs never stored left out,
+    and the same answer when the pairs are split over several queries."""
+    at = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+    def event(key: str, seq: int, digest: str) -> EventRecord:
+        dev = key.split(":")[1]
+        return EventRecord(
+            at, at, "mqtt", f"isogate/dev/{dev}/event", key, dev, "h1", "heartbeat", seq, None,
+            EventData(), digest,
+        )  # fmt: skip
+
+    # A device that restarted its count stored seq 1 twice: the second is the one that counts.
+    rows = [("native:a", 1, "1"), ("native:a", 2, "3"), ("native:b", 1, "4"), ("native:a", 1, "2")]
+    for key, seq, d in rows:
+        await store.commit(Writes(events=[event(key, seq, d * 32)]))
+    pairs = [("native:a", 1), ("native:a", 2), ("native:b", 1), ("native:b", 9)]
+    expected = {("native:a", 1): "2" * 32, ("native:a", 2): "3" * 32, ("native:b", 1): "4" * 32}
+    assert await store.seq_digests(pairs) == expected
+    monkeypatch.setattr(events_store, "SEQ_LOOKUP_CHUNK", 1)
+    assert await store.seq_digests(pairs) == expected

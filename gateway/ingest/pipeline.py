@@ -37,7 +37,7 @@ from gateway.ingest.arrival import (
     rejected_record,
     unknown_device,
 )
-from gateway.ingest.dedup import SeqMemory, SeqVerdict
+from gateway.ingest.dedup import SeqMemory, SeqVerdict, seen_pairs
 from gateway.ingest.replay import (
     camera_states,
     care_states,
@@ -82,6 +82,10 @@ class _Batch:
     """(device key, seq) → digest of the first event staged with it."""
     sent: set[tuple[str, int | None]] = field(default_factory=set)
     """(digest, packet id) of every message staged."""
+    decoded: list[Decoded] = field(default_factory=list)
+    """What every arrival of the batch holds, in order."""
+    stored: dict[tuple[str, int], str | None] | None = None
+    """Stored digests of the (device key, seq) pairs the batch looked up (None: none stored)."""
 
 
 class Pipeline:
@@ -172,10 +176,11 @@ class Pipeline:
         async with self.desk.lock:
             b = _Batch(Writes(), self.clock.now())
             try:
-                for arrival in arrivals:
-                    decoded = arrival.decoded
-                    if decoded is None:
-                        decoded = self.router.decode(arrival.topic, arrival.payload)
+                b.decoded = [
+                    self.router.decode(a.topic, a.payload) if a.decoded is None else a.decoded
+                    for a in arrivals
+                ]
+                for arrival, decoded in zip(arrivals, b.decoded, strict=True):
                     if not self._take_now(arrival, decoded, b):
                         await self._take(arrival, decoded, b)
                 b.w.devices = b.touched
@@ -318,11 +323,23 @@ class Pipeline:
         forgotten."""
         if self.seqs.verdict(key, seq) is not SeqVerdict.SEEN:
             return False
-        stored = b.seqs.get((key, seq)) or await self.store.seq_digest(key, seq)
+        stored = b.seqs.get((key, seq)) or await self._stored_digest(key, seq, b)
         if stored is None or stored == dig:
             return True
         self.seqs.forget(key)
         return False
+
+    async def _stored_digest(self, key: str, seq: int, b: _Batch) -> str | None:
+        """The stored digest of ``(key, seq)``. The batch's first lookup fetches those of all
+        its pairs seen before, in one query: a device resending its last hundred messages, or a
+        building's sensors back from a power cut, cost one query, not one each."""
+        if b.stored is None or (key, seq) not in b.stored:
+            pairs = {(key, seq)}
+            if b.stored is None:
+                pairs.update(seen_pairs(b.decoded, self.directory, self.seqs))
+            found = await self.store.seq_digests(pairs)
+            b.stored = {**(b.stored or {}), **{p: found.get(p) for p in pairs}}
+        return b.stored[(key, seq)]
 
     def _accept(
         self, arrival: Arrival, event: Event, binding: Binding, key: str, dig: str, b: _Batch

@@ -25,6 +25,9 @@ from gateway.store.records import (
     Writes,
 )
 
+SEQ_LOOKUP_CHUNK = 400
+"""(device, seq) pairs looked up in one query (two parameters each: far below SQLite's limit)."""
+
 
 class EventsOps(PlannedOps):
     """Operations on the event log and the devices' state."""
@@ -95,17 +98,24 @@ class EventsOps(PlannedOps):
             found = (await conn.execute(q)).first()
         return found is not None and (found[0] == mid or found[0] is None or mid is None)
 
-    async def seq_digest(self, device_key: str, seq: int) -> str | None:
-        """The digest of the newest event stored with this ``(device, seq)``."""
+    async def seq_digests(self, pairs: Collection[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The digest of the newest event stored with each ``(device, seq)`` of ``pairs``, for
+        those stored at all: one query per ``SEQ_LOOKUP_CHUNK`` pairs, whatever the number of
+        events a pair has (a device that restarts its count stores its numbers again)."""
         c = t.events.c
-        q = (
-            sa.select(c.digest)
-            .where(c.device_key == device_key, c.seq == seq)
-            .order_by(c.id.desc())
-            .limit(1)
-        )
+        wanted = sorted(set(pairs))
+        found: dict[tuple[str, int], str] = {}
         async with self.engine.connect() as conn:
-            return (await conn.execute(q)).scalar()
+            for i in range(0, len(wanted), SEQ_LOOKUP_CHUNK):
+                newest = (
+                    sa.select(sa.func.max(c.id))
+                    .where(sa.tuple_(c.device_key, c.seq).in_(wanted[i : i + SEQ_LOOKUP_CHUNK]))
+                    .group_by(c.device_key, c.seq)
+                )
+                q = sa.select(c.device_key, c.seq, c.digest).where(c.id.in_(newest))
+                for key, seq, dig in await conn.execute(q):
+                    found[(key, seq)] = dig
+        return found
 
     async def household_events(
         self,

@@ -11,6 +11,7 @@ from alembic.operations import Operations
 
 from gateway.store import Store, care_tables, schema
 from gateway.store.event_data import DoorData, TemperatureData
+from tests.samples import check_seq_lookups
 
 
 def _as_version_1(conn: sa.Connection) -> None:
@@ -80,7 +81,7 @@ async def test_a_version_1_database_is_migrated_forward_and_keeps_its_rows(tmp_p
         assert {t.name for t in care_tables.TABLES} <= tables
         assert {"sessions", "audit", "handovers"} <= tables
         assert await store.count_events() == 2
-        assert await store.seq_digest("native:door-h1", 7) == "0" * 32
+        assert await store.seq_digests([("native:door-h1", 7)]) == {("native:door-h1", 7): "0" * 32}
     async with Store.open(url):
         pass  # opening again applies nothing twice
 
@@ -188,3 +189,27 @@ async def test_reads_of_a_kind_by_time_go_through_the_kind_time_index(tmp_path: 
     for plan in plans:
         assert "USING INDEX ix_events_kind_ts (kind=? AND ts>?" in plan, plan
     assert "ix_events_device_ts" not in indexes
+
+
+async def test_seq_lookups_take_the_newest_row_of_each_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """One query for many (device, seq) pairs, through the (device_key, seq) index."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
+    async with Store.open(url) as store:
+        seen: list[tuple[str, object]] = []
+
+        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+            if "GROUP BY events.device_key, events.seq" in statement:
+                seen.append((statement, parameters))
+
+        sa.event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+        await check_seq_lookups(store, monkeypatch)
+        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+        assert len(seen) == 1 + 4  # the pairs at once, then one query each
+        async with store.engine.connect() as conn:
+            sql, params = seen[0]
+            plan = " ".join(
+                row[3] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+            )
+    assert "ix_events_device_seq" in plan, plan

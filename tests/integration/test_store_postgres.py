@@ -15,7 +15,7 @@ import pytest
 from gateway.store import Store
 from gateway.store.event_data import DoorData
 from gateway.store.records import EventRecord, HistoryEntry, OutboxItem, Writes
-from tests.samples import breach_alert
+from tests.samples import breach_alert, check_seq_lookups
 
 asyncpg = pytest.importorskip("asyncpg", reason="the postgres extra (asyncpg) is not installed")
 
@@ -85,3 +85,10 @@ async def test_event_alert_and_outbox_round_trip_on_postgresql(pg_store: Store):
     )
     assert revision == 1
     assert (await pg_store.read_site())[1]["staff"][0]["name"] == "赵致远"
+
+
+async def test_seq_lookups_take_the_newest_row_of_each_pair_on_postgresql(
+    pg_store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    """The same lookup of (device, seq) pairs as on SQLite."""
+    await check_seq_lookups(pg_store, monkeypatch)
