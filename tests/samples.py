@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.notify.channels import Notification
@@ -56,8 +56,8 @@ def breach_alert(at: datetime, **changes: Any) -> Alert:
 
 
 async def check_seq_lookups(store: Store, monkeypatch: Any) -> None:
-    """``seq_digests`` on any store: the newest event of each pair, pairs never stored left out,
-    and the same answer when the pairs are split over several queries."""
+    """``seq_digests`` and ``newest_by_digest`` on any store: the newest event of each pair,
+    pairs never stored left out, and the same answers when split over several queries."""
     at = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
     def event(key: str, seq: int, digest: str) -> EventRecord:
@@ -74,5 +74,13 @@ async def check_seq_lookups(store: Store, monkeypatch: Any) -> None:
     pairs = [("native:a", 1), ("native:a", 2), ("native:b", 1), ("native:b", 9)]
     expected = {("native:a", 1): "2" * 32, ("native:a", 2): "3" * 32, ("native:b", 1): "4" * 32}
     assert await store.seq_digests(pairs) == expected
+    by_digest = [("native:a", "1" * 32), ("native:a", "2" * 32), ("native:a", "4" * 32)]
+    newest = await store.newest_by_digest(by_digest, at - timedelta(hours=1))
+    assert {k: (mid, t) for k, (_, mid, t) in newest.items()} == {
+        ("native:a", "1" * 32): (None, at),
+        ("native:a", "2" * 32): (None, at),
+    }  # "4" is native:b's
+    assert await store.newest_by_digest(by_digest, at + timedelta(seconds=1)) == {}
     monkeypatch.setattr(events_store, "SEQ_LOOKUP_CHUNK", 1)
     assert await store.seq_digests(pairs) == expected
+    assert await store.newest_by_digest(by_digest, at - timedelta(hours=1)) == newest

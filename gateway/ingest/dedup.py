@@ -19,9 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from devices.events import Decoded
-from rules.directory import Directory
-
 WINDOW = 256
 
 
@@ -106,16 +103,3 @@ class SeqMemory:
     def keep_only(self, bound: Callable[[str], bool]) -> None:
         """Drop the windows of devices no longer bound (a new site revision)."""
         self._windows = {k: w for k, w in self._windows.items() if bound(k)}
-
-
-def seen_pairs(batch: list[Decoded], directory: Directory, seqs: SeqMemory) -> set[tuple[str, int]]:
-    """The (device key, seq) pairs of a batch's events of bound devices that ``seqs`` has seen."""
-    return {
-        (e.device.key(), e.seq)
-        for decoded in batch
-        if isinstance(decoded, list)
-        for e in decoded
-        if e.seq is not None
-        and directory.bound(e.device) is not None
-        and seqs.verdict(e.device.key(), e.seq) is SeqVerdict.SEEN
-    }

@@ -37,7 +37,8 @@ from gateway.ingest.arrival import (
     rejected_record,
     unknown_device,
 )
-from gateway.ingest.dedup import SeqMemory, SeqVerdict, seen_pairs
+from gateway.ingest.dedup import SeqMemory, SeqVerdict
+from gateway.ingest.lookups import BatchLookups
 from gateway.ingest.replay import (
     camera_states,
     care_states,
@@ -65,7 +66,6 @@ log = logging.getLogger("isogate.pipeline")
 # The counter's child per outcome, looked up once: ``labels()`` takes a lock and builds a key.
 _messages = functools.cache(metrics.MESSAGES.labels)
 
-REDELIVERY_WINDOW = timedelta(hours=6)
 LAST_TICK = "watch.last_tick"
 
 
@@ -76,16 +76,14 @@ class _Batch:
     w: Writes
     now: datetime
     """The gateway's time for the whole batch (whom to tell): one reading of the clock."""
+    lookups: BatchLookups
+    """What the batch asks the store about the messages it may have stored before."""
     touched: dict[str, DeviceStatus] = field(default_factory=dict)
     outcomes: Counter[str] = field(default_factory=Counter)
     seqs: dict[tuple[str, int], str] = field(default_factory=dict)
     """(device key, seq) → digest of the first event staged with it."""
     sent: set[tuple[str, int | None]] = field(default_factory=set)
     """(digest, packet id) of every message staged."""
-    decoded: list[Decoded] = field(default_factory=list)
-    """What every arrival of the batch holds, in order."""
-    stored: dict[tuple[str, int], str | None] | None = None
-    """Stored digests of the (device key, seq) pairs the batch looked up (None: none stored)."""
 
 
 class Pipeline:
@@ -174,13 +172,14 @@ class Pipeline:
         the same batch, tried again, decides the same.
         """
         async with self.desk.lock:
-            b = _Batch(Writes(), self.clock.now())
             try:
-                b.decoded = [
+                decoded_all = [
                     self.router.decode(a.topic, a.payload) if a.decoded is None else a.decoded
                     for a in arrivals
                 ]
-                for arrival, decoded in zip(arrivals, b.decoded, strict=True):
+                lookups = BatchLookups(self.store, arrivals, decoded_all, self.directory, self.seqs)
+                b = _Batch(Writes(), self.clock.now(), lookups)
+                for arrival, decoded in zip(arrivals, decoded_all, strict=True):
                     if not self._take_now(arrival, decoded, b):
                         await self._take(arrival, decoded, b)
                 b.w.devices = b.touched
@@ -313,9 +312,8 @@ class Pipeline:
         """
         if (dig, arrival.mid) in b.sent:
             return True
-        since = arrival.received_at - REDELIVERY_WINDOW
         keys = {e.device.key() for e in events}
-        return await self.store.is_redelivery(keys, dig, arrival.mid, since)
+        return await b.lookups.redelivered(keys, dig, arrival.mid, arrival.received_at)
 
     async def _repeated(self, key: str, seq: int, dig: str, b: _Batch) -> bool:
         """Whether a ``(device, seq)`` is one seen before and the same message again; when it
@@ -323,23 +321,11 @@ class Pipeline:
         forgotten."""
         if self.seqs.verdict(key, seq) is not SeqVerdict.SEEN:
             return False
-        stored = b.seqs.get((key, seq)) or await self._stored_digest(key, seq, b)
+        stored = b.seqs.get((key, seq)) or await b.lookups.seq_digest(key, seq)
         if stored is None or stored == dig:
             return True
         self.seqs.forget(key)
         return False
-
-    async def _stored_digest(self, key: str, seq: int, b: _Batch) -> str | None:
-        """The stored digest of ``(key, seq)``. The batch's first lookup fetches those of all
-        its pairs seen before, in one query: a device resending its last hundred messages, or a
-        building's sensors back from a power cut, cost one query, not one each."""
-        if b.stored is None or (key, seq) not in b.stored:
-            pairs = {(key, seq)}
-            if b.stored is None:
-                pairs.update(seen_pairs(b.decoded, self.directory, self.seqs))
-            found = await self.store.seq_digests(pairs)
-            b.stored = {**(b.stored or {}), **{p: found.get(p) for p in pairs}}
-        return b.stored[(key, seq)]
 
     def _accept(
         self, arrival: Arrival, event: Event, binding: Binding, key: str, dig: str, b: _Batch

@@ -100,21 +100,62 @@ class EventsOps(PlannedOps):
 
     async def seq_digests(self, pairs: Collection[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The digest of the newest event stored with each ``(device, seq)`` of ``pairs``, for
-        those stored at all: one query per ``SEQ_LOOKUP_CHUNK`` pairs, whatever the number of
-        events a pair has (a device that restarts its count stores its numbers again)."""
+        those stored at all: one query per ``SEQ_LOOKUP_CHUNK`` pairs, each device's numbers a
+        search of the (device_key, seq) index, whatever the number of events a pair has (a
+        device that restarts its count stores its numbers again)."""
         c = t.events.c
         wanted = sorted(set(pairs))
         found: dict[tuple[str, int], str] = {}
         async with self.engine.connect() as conn:
             for i in range(0, len(wanted), SEQ_LOOKUP_CHUNK):
+                by_device: dict[str, list[int]] = {}
+                for key, seq in wanted[i : i + SEQ_LOOKUP_CHUNK]:
+                    by_device.setdefault(key, []).append(seq)
                 newest = (
                     sa.select(sa.func.max(c.id))
-                    .where(sa.tuple_(c.device_key, c.seq).in_(wanted[i : i + SEQ_LOOKUP_CHUNK]))
+                    .where(
+                        sa.or_(
+                            *(
+                                sa.and_(c.device_key == key, c.seq.in_(seqs))
+                                for key, seqs in by_device.items()
+                            )
+                        )
+                    )
                     .group_by(c.device_key, c.seq)
                 )
                 q = sa.select(c.device_key, c.seq, c.digest).where(c.id.in_(newest))
                 for key, seq, dig in await conn.execute(q):
                     found[(key, seq)] = dig
+        return found
+
+    async def newest_by_digest(
+        self, pairs: Collection[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], tuple[int, int | None, datetime]]:
+        """For each ``(device key, digest)`` of ``pairs``, the newest event received since
+        ``since`` (its id, packet id and receipt time), for those with one; one query per
+        ``SEQ_LOOKUP_CHUNK`` pairs, through the devices' events since then."""
+        c = t.events.c
+        wanted = sorted(set(pairs))
+        found: dict[tuple[str, str], tuple[int, int | None, datetime]] = {}
+        async with self.engine.connect() as conn:
+            for i in range(0, len(wanted), SEQ_LOOKUP_CHUNK):
+                chunk = wanted[i : i + SEQ_LOOKUP_CHUNK]
+                asked = set(chunk)  # the IN lists pair every key with every digest
+                newest = (
+                    sa.select(sa.func.max(c.id))
+                    .where(
+                        c.device_key.in_({k for k, _ in chunk}),
+                        c.received_at >= epoch(since),
+                        c.digest.in_({d for _, d in chunk}),
+                    )
+                    .group_by(c.device_key, c.digest)
+                )
+                q = sa.select(c.id, c.device_key, c.digest, c.mid, c.received_at).where(
+                    c.id.in_(newest)
+                )
+                for row_id, key, dig, mid, at in await conn.execute(q):
+                    if (key, dig) in asked:
+                        found[(key, dig)] = (row_id, mid, from_epoch(at))
         return found
 
     async def household_events(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from gateway.ingest.arrival import Arrival, digest
@@ -18,7 +16,6 @@ from tests.conftest import Harness
 
 DOOR_OPEN = b'{"type": "door", "open": true}'
 DOOR_CLOSED = b'{"type": "door", "open": false}'
-DEVICES = ("door-h2", "therm-r2")  # the test community's two native devices, both of h2
 
 
 def _door(h: Harness) -> str:
@@ -64,44 +61,6 @@ async def test_a_device_that_restarts_its_seq_is_not_silenced(gateway: Harness):
     await ingest._settle([rebooted[2], replace(first[4], dup=True)])
     events = await gateway.running.store.household_events("h2", kind="heartbeat")
     assert sorted(e.seq or 0 for e in events) == [1, 1, 2, 2, 3, 3, 4, 5]
-
-
-async def test_numbers_seen_before_are_looked_up_once_per_batch(
-    gateway: Harness, monkeypatch: pytest.MonkeyPatch
-):
-    """Two devices resend their last three messages, and one has restarted its count: one
-    query for the batch; the repeats are dropped, the restarted device's new report is kept."""
-    running, t0 = gateway.running, datetime.now(UTC)
-    store = running.store
-    lookups: list[set[tuple[str, int]]] = []
-    real = store.seq_digests
-
-    async def counted(pairs: Collection[tuple[str, int]]) -> dict[tuple[str, int], str]:
-        lookups.append(set(pairs))
-        return await real(pairs)
-
-    monkeypatch.setattr(store, "seq_digests", counted)
-
-    def beat(device: str, seq: int, at: datetime) -> Arrival:
-        body = json.dumps({"type": "heartbeat", "seq": seq, "ts": at.timestamp()}).encode()
-        return Arrival("mqtt", f"{gateway.base}/dev/{device}/event", body, at)
-
-    sent = {d: [beat(d, i, t0 + timedelta(seconds=i)) for i in range(1, 6)] for d in DEVICES}
-    await running.ingest._settle([a for d in DEVICES for a in sent[d]])
-    assert lookups == []
-    restarted = beat("therm-r2", 5, t0 + timedelta(seconds=60))  # seq 5 again, new content
-    await running.ingest._settle([*sent["door-h2"][2:], restarted, *sent["therm-r2"][3:4]])
-    # Every pair seen before, fetched at the first lookup (therm-r2's 4 too, though the restart
-    # made it new by the time it came).
-    assert lookups == [
-        {("native:door-h2", 3), ("native:door-h2", 4), ("native:door-h2", 5)}
-        | {("native:therm-r2", 4), ("native:therm-r2", 5)}
-    ]
-    beats = await store.household_events("h2", kind="heartbeat")
-    # The restart forgot therm-r2's numbers: its seq 4 that followed is taken as new too.
-    assert sorted((e.device_id or "", e.seq or 0) for e in beats) == sorted(
-        [(d, i) for d in DEVICES for i in range(1, 6)] + [("therm-r2", 5), ("therm-r2", 4)]
-    )
 
 
 async def test_a_device_clock_reset_to_2000_cannot_move_an_opening_out_of_isolation(

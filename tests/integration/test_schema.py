@@ -194,22 +194,32 @@ async def test_reads_of_a_kind_by_time_go_through_the_kind_time_index(tmp_path: 
 async def test_seq_lookups_take_the_newest_row_of_each_pair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """One query for many (device, seq) pairs, through the (device_key, seq) index."""
+    """One query for many (device, seq) pairs, through the (device_key, seq) index, and one for
+    many (device, digest) pairs through the devices' events by receipt time."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
     async with Store.open(url) as store:
         seen: list[tuple[str, object]] = []
 
         def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-            if "GROUP BY events.device_key, events.seq" in statement:
+            if "GROUP BY events.device_key" in statement:
                 seen.append((statement, parameters))
 
         sa.event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
         await check_seq_lookups(store, monkeypatch)
         sa.event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
-        assert len(seen) == 1 + 4  # the pairs at once, then one query each
         async with store.engine.connect() as conn:
-            sql, params = seen[0]
-            plan = " ".join(
-                row[3] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
-            )
-    assert "ix_events_device_seq" in plan, plan
+            plans = [
+                " ".join(
+                    row[3]
+                    for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+                )
+                for sql, params in seen
+            ]
+    assert len(plans) == 1 + 2 + 4 + 3, plans  # each lookup once, then once per pair
+    # Searches, not a scan of every event ever stored (as a row-value IN list made it).
+    assert (
+        "SEARCH events USING COVERING INDEX ix_events_device_seq (device_key=? AND seq=?)"
+        in (plans[0])
+    ), plans[0]
+    assert "ix_events_device_received (device_key=? AND received_at>?)" in plans[1], plans[1]
+    assert not [p for p in plans if "SCAN events" in p], plans
