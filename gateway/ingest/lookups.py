@@ -3,9 +3,9 @@
 Two questions need the event log: whether a message the broker marked DUP is one already
 stored (:meth:`BatchLookups.redelivered`), and what content a sequence number was stored with,
 when the device's window has seen it (:meth:`BatchLookups.seq_digest`). Asked message by
-message, each was a query on the event loop with the alert desk held, ~1.5 ms: the thousands
-of messages a broker sends again after the gateway was killed under load took seconds a
-thousand, and a door opening queued behind them waited as long. The first question of a
+message, each was a query on the event loop with the alert desk held, ~1 ms: the thousands
+of messages a broker sends again after the gateway was killed under load took about a second
+per thousand, and a door opening queued behind them waited as long. The first question of a
 batch now fetches what every message of the batch could ask; the answers are the same as the
 single queries', which remain for the rare case the fetched rows cannot settle.
 
