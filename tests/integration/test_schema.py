@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -158,30 +160,38 @@ async def test_event_rows_written_before_typed_data_read_back_typed(tmp_path: Pa
     assert door.data.to_json() == old[1][1]
 
 
+@contextlib.asynccontextmanager
+async def query_plans(store: Store, wanted: str) -> AsyncIterator[list[str]]:
+    """The query plans (SQLite's ``EXPLAIN QUERY PLAN``) of the statements containing ``wanted``
+    that the store runs inside the block; the list is filled as the block ends."""
+    seen: list[tuple[str, object]] = []
+    plans: list[str] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if wanted in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        yield plans
+    finally:
+        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+    async with store.engine.connect() as conn:
+        for sql, params in seen:
+            rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+            plans.append(" ".join(row[3] for row in rows))
+
+
 async def test_reads_of_a_kind_by_time_go_through_the_kind_time_index(tmp_path: Path):
     """The replay of readings at a start and the daily report's readings search the events by
     (kind, ts), not every event ever stored; and the insert no longer keeps (device_id, ts)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
     since = datetime(2026, 11, 23, tzinfo=UTC)
-    seen: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM events" in statement:
-            seen.append((statement, parameters))
-
     async with Store.open(url) as store:
-        sa.event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
-        await store.events_since("temperature", since)
-        await store.readings_between(since, since + timedelta(days=1))
-        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+        async with query_plans(store, "FROM events") as plans:
+            await store.events_since("temperature", since)
+            await store.readings_between(since, since + timedelta(days=1))
         async with store.engine.connect() as conn:
-            plans = [
-                " ".join(
-                    row[3]
-                    for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
-                )
-                for sql, params in seen
-            ]
             indexes = await conn.run_sync(
                 lambda c: {ix["name"] for ix in sa.inspect(c).get_indexes("events")}
             )
@@ -197,24 +207,8 @@ async def test_seq_lookups_take_the_newest_row_of_each_pair(
     """One query for many (device, seq) pairs, through the (device_key, seq) index, and one for
     many (device, digest) pairs through the devices' events by receipt time."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'isogate.db'}"
-    async with Store.open(url) as store:
-        seen: list[tuple[str, object]] = []
-
-        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-            if "GROUP BY events.device_key" in statement:
-                seen.append((statement, parameters))
-
-        sa.event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    async with Store.open(url) as store, query_plans(store, "GROUP BY events.device_key") as plans:
         await check_seq_lookups(store, monkeypatch)
-        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
-        async with store.engine.connect() as conn:
-            plans = [
-                " ".join(
-                    row[3]
-                    for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
-                )
-                for sql, params in seen
-            ]
     assert len(plans) == 1 + 2 + 4 + 3, plans  # each lookup once, then once per pair
     # Searches, not a scan of every event ever stored (as a row-value IN list made it).
     assert (
