@@ -22,6 +22,7 @@ from devices.events import Decoded
 from gateway.ingest.arrival import Arrival, digest
 from gateway.ingest.dedup import SeqMemory, SeqVerdict
 from gateway.store import Store
+from gateway.store.events import came_as
 from rules.directory import Directory
 
 REDELIVERY_WINDOW = timedelta(hours=6)
@@ -44,18 +45,18 @@ class BatchLookups:
         self._decoded = decoded
         self._directory = directory
         self._seqs = seqs
-        self._digests: dict[tuple[str, int], str | None] | None = None
+        self._digests: dict[tuple[str, int], str | None] = {}  # looked up; None: none stored
         self._newest: dict[tuple[str, str], tuple[int, int | None, datetime]] | None = None
         self._fetched: set[tuple[str, str]] = set()  # (device key, digest) pairs asked for
 
     async def seq_digest(self, key: str, seq: int) -> str | None:
         """The digest of the newest event stored with ``(key, seq)`` (None: none stored)."""
-        if self._digests is None or (key, seq) not in self._digests:
+        if (key, seq) not in self._digests:
             pairs = {(key, seq)}
-            if self._digests is None:
+            if not self._digests:  # the batch's first question: all it may ask
                 pairs.update(self._seen_pairs())
             found = await self.store.seq_digests(pairs)
-            self._digests = {**(self._digests or {}), **{p: found.get(p) for p in pairs}}
+            self._digests.update((p, found.get(p)) for p in pairs)
         return self._digests[(key, seq)]
 
     def _seen_pairs(self) -> set[tuple[str, int]]:
@@ -89,7 +90,7 @@ class BatchLookups:
             # The newest is older than this message's window, an older one cannot be in it:
             # unless ids and receipt times disagree (a clock set back). Asked alone.
             return await self.store.is_redelivery(keys, dig, mid, since)
-        return stored_mid == mid or stored_mid is None or mid is None
+        return came_as(stored_mid, mid)
 
     async def _fetch_newest(self) -> dict[tuple[str, str], tuple[int, int | None, datetime]]:
         pairs: set[tuple[str, str]] = set()

@@ -25,6 +25,13 @@ from gateway.store.records import (
     Writes,
 )
 
+
+def came_as(stored_mid: int | None, mid: int | None) -> bool:
+    """Whether a message of packet id ``mid`` with a stored event's content is that event come
+    again (the stored one's packet id ``stored_mid``; either unknown: taken as the same)."""
+    return stored_mid == mid or stored_mid is None or mid is None
+
+
 SEQ_LOOKUP_CHUNK = 400
 """(device, seq) pairs looked up in one query (two parameters each: far below SQLite's limit)."""
 
@@ -83,20 +90,11 @@ class EventsOps(PlannedOps):
     ) -> bool:
         """Whether the newest event of these devices stored since ``since`` with this digest
         came as ``mid`` (found through the devices' events since then, not a digest index)."""
-        c = t.events.c
-        q = (
-            sa.select(c.mid)
-            .where(
-                c.device_key.in_(list(device_keys)),
-                c.received_at >= epoch(since),
-                c.digest == digest,
-            )
-            .order_by(c.id.desc())
-            .limit(1)
-        )
-        async with self.engine.connect() as conn:
-            found = (await conn.execute(q)).first()
-        return found is not None and (found[0] == mid or found[0] is None or mid is None)
+        newest = await self._newest_by_digest([(k, digest) for k in device_keys], since)
+        if not newest:
+            return False
+        _, stored_mid, _ = max(newest.values())
+        return came_as(stored_mid, mid)
 
     async def seq_digests(self, pairs: Collection[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The digest of the newest event stored with each ``(device, seq)`` of ``pairs``, for
@@ -134,6 +132,11 @@ class EventsOps(PlannedOps):
         """For each ``(device key, digest)`` of ``pairs``, the newest event received since
         ``since`` (its id, packet id and receipt time), for those with one; one query per
         ``SEQ_LOOKUP_CHUNK`` pairs, through the devices' events since then."""
+        return await self._newest_by_digest(pairs, since)
+
+    async def _newest_by_digest(
+        self, pairs: Collection[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], tuple[int, int | None, datetime]]:
         c = t.events.c
         wanted = sorted(set(pairs))
         found: dict[tuple[str, str], tuple[int, int | None, datetime]] = {}
