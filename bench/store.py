@@ -110,7 +110,7 @@ async def measure(n: int = N) -> tuple[PerCommit, PerCommit, PerCommit]:
                         ],
                     )
                 )
-                await store.outbox_done([x.id for x in items if x.id is not None], t)
+                await store.outbox_done([(x.id, t) for x in items if x.id is not None])
             breach = ((time.perf_counter() - w0) / n, (time.process_time() - c0) / n)
     return bare, event_only, breach
 

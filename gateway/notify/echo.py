@@ -73,8 +73,8 @@ class Confirms(Protocol):
     def hold_mqtt(self, ready: asyncio.Event, expect: Callable[[OutboxItem], None]) -> None:
         """Send no MQTT notice until ``ready`` is set; tell ``expect`` each one before it goes."""
 
-    def confirmed(self, ids: list[int], then: Callable[[], None]) -> None:
-        """Mark ``ids`` delivered; call ``then`` once they are written down."""
+    def confirmed(self, ours: list[int], earlier: list[int], then: Callable[[], None]) -> None:
+        """Mark this run's and earlier runs' ids delivered; ``then`` once written down."""
 
 
 class Lookup(Protocol):
@@ -213,7 +213,8 @@ class AlertEcho:
     async def _settle(self, batch: list[Inbound]) -> None:
         """Confirm the rows ``batch`` echoes; acknowledge it once they are written down."""
         keys: list[tuple[str, str, str]] = []
-        ids: list[int] = []
+        ours: list[int] = []  # published by this run: no need to look them up
+        earlier: list[int] = []
         drained = False
         for m in batch:
             if m.topic == self.sentinel:
@@ -222,7 +223,7 @@ class AlertEcho:
             digest = _digest(m.topic, m.payload)
             known = self._expected.get(digest)
             if known:
-                ids.append(known.pop(0))  # published by this run: no need to look it up
+                ours.append(known.pop(0))
                 if not known:
                     del self._expected[digest]
                 continue
@@ -241,11 +242,11 @@ class AlertEcho:
             for key in keys:
                 found = pool.get(key)
                 if found:
-                    ids.append(found.popleft())  # one row per copy the broker accepted
+                    earlier.append(found.popleft())  # one row per copy the broker accepted
         # The payloads are matched: only what the acknowledgement needs is kept.
         acks = [replace(m, payload=b"") for m in batch]
         assert self._outbox is not None
-        self._outbox.confirmed(ids, lambda: self._acknowledge(acks))
+        self._outbox.confirmed(ours, earlier, lambda: self._acknowledge(acks))
         if drained and not self.ready.is_set():
             log.info("echo session drained; MQTT notices go out")
             self.ready.set()

@@ -53,12 +53,10 @@ class Lane:
         channel: str,
         limits: LaneLimits,
         handle: Callable[[OutboxItem], Awaitable[None]],
-        on_idle: Callable[[], None],
     ) -> None:
         self.channel = channel
         self.limits = limits
         self._handle = handle
-        self._on_idle = on_idle
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(limits.capacity)
         self._started = False
 
@@ -90,5 +88,3 @@ class Lane:
                 await self._handle(item)
             except Exception:  # a worker must outlive any one notice's fault
                 log.exception("delivery of outbox item %s failed unexpectedly", item.id)
-            if self._queue.empty():
-                self._on_idle()

@@ -70,9 +70,11 @@ class OutboxOps(PlannedOps):
         async with self.engine.connect() as conn:
             return [(r[0], r[1], r[2], r[3]) for r in (await conn.execute(q)).all()]
 
-    async def outbox_done(self, ids: Iterable[int], at: datetime, state: str = "delivered") -> None:
-        """Mark notifications delivered (or cancelled), those still pending."""
-        done = [{"k_id": i, "v_state": state, "v_at": epoch(at)} for i in ids]
+    async def outbox_done(
+        self, settled: Iterable[tuple[int, datetime]], state: str = "delivered"
+    ) -> None:
+        """Mark notifications delivered (or cancelled) at their own times, those still pending."""
+        done = [{"k_id": i, "v_state": state, "v_at": epoch(at)} for i, at in settled]
         if done:
             await self.run_plan([Op("outbox_done", done)])
 

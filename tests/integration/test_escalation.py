@@ -229,3 +229,25 @@ async def test_escalation_timer_survives_a_gateway_restart(tmp_path: Path, broke
         await advance(clock2, 35)
         seen = await _alerts_until(h2, lambda i: i[0].endswith("/alerts/to/s1"))
         assert seen[-1][1]["id"] == alert["id"]
+
+
+async def test_mqtt_delivery_is_written_down_with_the_time_it_went_out(
+    tmp_path: Path, broker: BrokerUnderTest
+):
+    """MQTT deliveries are written down in batches, a poll later: each keeps its own time."""
+    start = at_local("2026-11-23 03:00")
+    async with fake_time_gateway(tmp_path, broker, start) as (h, clock):
+        alert = await _breach(h)
+        await asyncio.sleep(0.1)  # the copies' PUBACKs, a moment after their receipt
+        clock.advance(5)  # later than the breach's delivery, earlier than its escalation
+
+        async def written_down() -> list[dict]:
+            rows = await h.running.store.alert_deliveries(alert["id"])
+            return [r for r in rows if r["channel"] == "mqtt" and r["state"] == "delivered"]
+
+        async def all_three() -> bool:  # the all-alerts topic, the officer's, the watcher's
+            return len(await written_down()) == 3
+
+        await eventually(all_three, timeout=10)
+        rows = await written_down()
+    assert {r["delivered_at"] for r in rows} == {start}

@@ -74,7 +74,7 @@ async def test_event_alert_and_outbox_round_trip_on_postgresql(pg_store: Store):
     assert await pg_store.is_redelivery({"zigbee2mqtt:h1_door"}, "d" * 32, None, since)
     assert not await pg_store.is_redelivery({"zigbee2mqtt:h2_door"}, "d" * 32, None, since)
     assert [i.id for i in await pg_store.due_outbox(T0)] == [item.id]
-    await pg_store.outbox_done([item.id], T0)
+    await pg_store.outbox_done([(item.id, T0)])
     assert await pg_store.due_outbox(T0) == []
     assert await pg_store.meta("watch.last_tick") == T0.timestamp()
     assert await pg_store.event_counts(T0, T0 + timedelta(seconds=1)) == [("h1", "door", 1)]
