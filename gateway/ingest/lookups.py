@@ -40,7 +40,7 @@ class BatchLookups:
         directory: Directory,
         seqs: SeqMemory,
     ) -> None:
-        self.store = store
+        self._store = store
         self._arrivals = arrivals
         self._decoded = decoded
         self._directory = directory
@@ -55,7 +55,7 @@ class BatchLookups:
             pairs = {(key, seq)}
             if not self._digests:  # the batch's first question: all it may ask
                 pairs.update(self._seen_pairs())
-            found = await self.store.seq_digests(pairs)
+            found = await self._store.seq_digests(pairs)
             self._digests.update((p, found.get(p)) for p in pairs)
         return self._digests[(key, seq)]
 
@@ -81,7 +81,7 @@ class BatchLookups:
         if self._newest is None:
             self._newest = await self._fetch_newest()
         if any((k, dig) not in self._fetched for k in keys):  # not a DUP message of the batch
-            return await self.store.is_redelivery(keys, dig, mid, since)
+            return await self._store.is_redelivery(keys, dig, mid, since)
         rows = [self._newest[(k, dig)] for k in keys if (k, dig) in self._newest]
         if not rows:
             return False  # nothing since the earliest message's window, so nothing since this
@@ -89,7 +89,7 @@ class BatchLookups:
         if at < since:
             # The newest is older than this message's window, an older one cannot be in it:
             # unless ids and receipt times disagree (a clock set back). Asked alone.
-            return await self.store.is_redelivery(keys, dig, mid, since)
+            return await self._store.is_redelivery(keys, dig, mid, since)
         return came_as(stored_mid, mid)
 
     async def _fetch_newest(self) -> dict[tuple[str, str], tuple[int, int | None, datetime]]:
@@ -104,4 +104,4 @@ class BatchLookups:
         self._fetched = pairs
         if earliest is None:
             return {}
-        return await self.store.newest_by_digest(pairs, earliest - REDELIVERY_WINDOW)
+        return await self._store.newest_by_digest(pairs, earliest - REDELIVERY_WINDOW)

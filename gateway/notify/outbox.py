@@ -102,12 +102,10 @@ class Outbox:
         this process (an echo can come before the PUBACK), ``earlier`` found in the table (a
         previous run's publish). ``then`` is called once every delivery known now is written
         down: soon when the echo told something new, else with the deliveries' own batch."""
-        fresh = False
-        for ids, new in ((ours, False), (earlier, True)):
-            for item_id in ids:
-                if item_id not in self._done:
-                    self._settled(item_id, self._unrecorded)
-                    fresh = fresh or new
+        fresh = any(item_id not in self._done for item_id in earlier)
+        for item_id in (*ours, *earlier):
+            if item_id not in self._done:
+                self._settled(item_id, self._unrecorded)
         self._after_record.append(then)
         if fresh or len(self._after_record) >= AFTER_RECORD_WAKE:
             self._wake.set()

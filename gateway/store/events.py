@@ -137,6 +137,8 @@ class EventsOps(PlannedOps):
     async def _newest_by_digest(
         self, pairs: Collection[tuple[str, str]], since: datetime
     ) -> dict[tuple[str, str], tuple[int, int | None, datetime]]:
+        # The query of both newest_by_digest (a batch's fetch) and is_redelivery (one message),
+        # kept apart so that each public lookup is what its callers, and tests, count.
         c = t.events.c
         wanted = sorted(set(pairs))
         found: dict[tuple[str, str], tuple[int, int | None, datetime]] = {}
