@@ -52,6 +52,8 @@ async def commission(
     checks = checklist(hh)
     started: datetime = clock.now()
     strangers: list[str] = []
+    # the line a technician (or a script) waits for: what happens from now on is counted
+    console.print(f"watching {hh.id} from {started:%H:%M:%S}: operate each device now")
     with Live(_table(hh, checks, strangers), console=console, refresh_per_second=4) as live:
         while (clock.now() - started).total_seconds() < timeout_s:
             tick_off(checks, await store.household_events(hh.id, limit=1000), started)

@@ -189,7 +189,9 @@ async def test_commission_ticks_off_each_device_and_names_a_mistyped_one(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        await asyncio.sleep(1.5)  # the checklist starts watching
+        assert proc.stdout is not None
+        # events before the checklist started watching are not counted: wait for its word
+        await asyncio.wait_for(proc.stdout.readuntil(b"operate each device now"), 60)
         with h.link() as link:
             door = DoorSensor(link, "door-h2", "native", base_topic=h.base)
             await asyncio.to_thread(door.open)
