@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from gateway.notify.channels import Notification
 from gateway.store import Store
 from gateway.store import events as events_store
-from gateway.store.event_data import EventData
+from gateway.store.event_data import DoorData, EventData
 from gateway.store.records import Alert, EventRecord, Writes
 from rules.alerts import AlertStatus, AlertType, Severity
 
@@ -84,3 +85,40 @@ async def check_seq_lookups(store: Store, monkeypatch: Any) -> None:
     monkeypatch.setattr(events_store, "SEQ_LOOKUP_CHUNK", 1)
     assert await store.seq_digests(pairs) == expected
     assert await store.newest_by_digest(by_digest, at - timedelta(hours=1)) == newest
+
+
+def publish_packet(
+    topic: str, payload: bytes, *, qos: int = 1, mid: int = 7, dup: bool = False
+) -> bytes:
+    """An MQTT 3.1.1 PUBLISH packet as a broker sends it."""
+    name = topic.encode()
+    variable = struct.pack("!H", len(name)) + name + (struct.pack("!H", mid) if qos else b"")
+    rest = variable + payload
+    length = bytearray()
+    n = len(rest)
+    while True:
+        byte, n = n % 128, n // 128
+        length.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    return bytes([0x30 | qos << 1 | dup << 3]) + bytes(length) + rest
+
+
+def door_event(
+    t: datetime, seq: int, *, is_open: bool = True, report: str = "change/breach"
+) -> EventRecord:
+    """An event of h1's native door as the event log keeps it (its digest from ``seq``)."""
+    return EventRecord(
+        t,
+        t,
+        "mqtt",
+        "isogate/dev/door-h1/event",
+        "native:door-h1",
+        "door-h1",
+        "h1",
+        "door",
+        seq,
+        report,
+        DoorData(open=is_open),
+        f"{seq:032x}",
+    )

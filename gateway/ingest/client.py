@@ -12,6 +12,9 @@ queued and written on its own. :class:`BufferedClient` runs on a
 - decodes a PUBLISH of QoS 0 or 1 itself and calls ``on_received(topic, payload, qos, mid,
   dup)`` with its fields: no ``MQTTMessage`` is built (QoS 2, MQTT 5 and a client without
   ``on_received`` go through paho's handler and ``on_message``);
+- takes every whole QoS 0 or 1 PUBLISH already read ahead in one call, without paho's
+  per-packet machinery (:meth:`BufferedClient.take_publishes`, which the session's reader
+  calls first on each readiness event);
 - writes the PUBACKs of a committed batch in one go (:meth:`BufferedClient.puback_all`).
 
 Everything else (connecting, subscribing, publishing and its retries, keepalive) is paho's.
@@ -33,8 +36,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.ingest.wire import BufferedSocket
 
-Received = Callable[[str, bytes, int, int, bool], None]
+Publish = tuple[str, bytes, int, int, bool]
 """``(topic, payload, qos, mid, dup)`` of a received PUBLISH."""
+Received = Callable[[str, bytes, int, int, bool], None]
+"""Called with a received PUBLISH's fields."""
+MQTTv5 = MQTTProtocolVersion.MQTTv5
 
 _PUBACK = struct.Struct("!BBH")
 _PUBACK_OK = ReasonCode(PacketTypes.PUBACK)
@@ -108,7 +114,7 @@ class BufferedClient(mqtt.Client):
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         body = self._in_packet["packet"]
-        if cmd != "PUBACK" or self._protocol == MQTTProtocolVersion.MQTTv5 or len(body) != 2:
+        if cmd != "PUBACK" or self._protocol == MQTTv5 or len(body) != 2:
             return super()._handle_pubackcomp(cmd)
         # MQTT 3.1.1: the packet id alone; paho would build a reason code and properties
         # for it, which say nothing here (shared ones are passed on).
@@ -120,23 +126,70 @@ class BufferedClient(mqtt.Client):
 
     def _handle_publish(self) -> MQTTErrorCode:
         command = self._in_packet["command"]
-        qos = (command >> 1) & 3
         received = self.on_received
-        if qos == 2 or received is None or self._protocol == MQTTProtocolVersion.MQTTv5:
+        if command & 0x06 == 0x04 or received is None or self._protocol == MQTTv5:
             return super()._handle_publish()
-        body = self._in_packet["packet"]
-        # Variable header of MQTT 3.1.1: topic length, topic, packet id (QoS 1).
-        size = len(body)
-        end = 2 + (body[0] << 8 | body[1]) if size >= 2 else size + 1
-        start = end + 2 if qos else end
-        if end == 2 or start > size:
-            raise MalformedPacket("PUBLISH with an empty or cut topic")
-        mid = body[end] << 8 | body[end + 1] if qos else 0
-        raw_topic = body[2:end]
-        try:
-            topic = raw_topic.decode("utf-8")
-        except UnicodeDecodeError:  # a broker lets none through; kept readable if one does
-            topic = raw_topic.decode("utf-8", errors="backslashreplace")
+        fields = publish_fields(command, self._in_packet["packet"])
         with self._in_callback_mutex:
-            received(topic, bytes(body[start:]), qos, mid, bool(command & 0x08))
+            received(*fields)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def take_publishes(self, budget: int) -> list[Publish]:
+        """The fields of up to ``budget`` QoS 0 and 1 PUBLISH packets read ahead, in order.
+
+        Draining a backlog, paho's path costs more per message than deciding it does: a call
+        of ``loop_read``, its packet state built and reset, its dispatch on the packet type
+        and a lock, per packet. Here the whole PUBLISH packets in the buffer are taken in one
+        go; the socket is read once when none is buffered, so that what one call takes is at
+        most one read's worth (the bound the caller keeps by pausing holds within it). It stops
+        at a packet of another kind, of QoS 2, a cut one or a malformed one: paho's path
+        takes it, and says what is wrong with it. Nothing is taken while paho is half-way
+        through a packet, or for MQTT 5.
+        """
+        sock = self._sock
+        if (
+            self._in_packet["command"] != 0
+            or not isinstance(sock, BufferedSocket)
+            or self._protocol == MQTTv5
+        ):
+            return []
+        out: list[Publish] = []
+        filled = False
+        while len(out) < budget:
+            found = sock.peek_packet()
+            if found is None:
+                if out or filled or not sock.fill():
+                    break
+                filled = True
+                continue
+            command, body, end = found
+            if command & 0xF0 != mqtt.PUBLISH or command & 0x06 == 0x04:
+                break
+            try:
+                out.append(publish_fields(command, body))
+            except MalformedPacket:
+                break
+            sock.skip_to(end)
+        if out:
+            with self._msgtime_mutex:
+                self._last_bytes_received = time.monotonic()
+        return out
+
+
+def publish_fields(command: int, body: bytes | bytearray) -> Publish:
+    """``(topic, payload, qos, mid, dup)`` of an MQTT 3.1.1 PUBLISH of QoS 0 or 1: its first
+    byte, and what follows its length. Raises MalformedPacket for an empty or cut topic."""
+    qos = (command >> 1) & 3
+    # Variable header: topic length, topic, packet id (QoS 1).
+    size = len(body)
+    end = 2 + (body[0] << 8 | body[1]) if size >= 2 else size + 1
+    start = end + 2 if qos else end
+    if end == 2 or start > size:
+        raise MalformedPacket("PUBLISH with an empty or cut topic")
+    mid = body[end] << 8 | body[end + 1] if qos else 0
+    raw_topic = body[2:end]
+    try:
+        topic = raw_topic.decode("utf-8")
+    except UnicodeDecodeError:  # a broker lets none through; kept readable if one does
+        topic = raw_topic.decode("utf-8", errors="backslashreplace")
+    return topic, bytes(body[start:]), qos, mid, bool(command & 0x08)

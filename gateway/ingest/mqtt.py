@@ -106,7 +106,7 @@ class MqttSession:
         self._client.on_message = self._message
         self._client.on_received = self._received
         self._client.on_publish = self._published
-        self._driver = LoopDriver(self._client)
+        self._driver = LoopDriver(self._client, self._take_received)
         self._pending: dict[int, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._up = asyncio.Event()
@@ -252,6 +252,21 @@ class MqttSession:
             self._on_message(
                 Inbound(topic, payload, qos, mid, dup, self._clock.now(), self._generation)
             )
+
+    def _take_received(self, budget: int) -> int:
+        """The messages read ahead, handed on together (the driver's reader); how many.
+
+        They came in one read of the socket: one time of receipt for all of them.
+        """
+        handle = self._on_message
+        if handle is None:
+            return 0
+        taken = self._client.take_publishes(budget)
+        if taken:
+            at, generation = self._clock.now(), self._generation
+            for topic, payload, qos, mid, dup in taken:
+                handle(Inbound(topic, payload, qos, mid, dup, at, generation))
+        return len(taken)
 
     # --- flow control -------------------------------------------------------------------------
 

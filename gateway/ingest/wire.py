@@ -58,12 +58,15 @@ class BufferedSocket:
         """The next MQTT packet (its first byte, and what follows its length) when all of it
         is buffered, reading what the socket holds first if need be; else None, and nothing is
         taken (the end of the stream and errors are left for the next ``recv`` to say)."""
-        found = self._whole_packet()
-        if found is None and self._fill():
-            found = self._whole_packet()
-        return found
+        found = self.peek_packet()
+        if found is None and self.fill():
+            found = self.peek_packet()
+        if found is None:
+            return None
+        command, body, self._pos = found
+        return command, body
 
-    def _fill(self) -> bool:
+    def fill(self) -> bool:
         """Append what the socket holds now to the buffer; whether anything came."""
         try:
             data: bytes = self.raw.recv(CHUNK)
@@ -76,7 +79,9 @@ class BufferedSocket:
         self._in, self._pos = (rest + data if rest else data), 0
         return True
 
-    def _whole_packet(self) -> tuple[int, bytes] | None:
+    def peek_packet(self) -> tuple[int, bytes, int] | None:
+        """The next packet when all of it is buffered (its first byte, what follows its length,
+        and where it ends), without taking it (:meth:`skip_to` does); else None."""
         data, pos = self._in, self._pos
         end = len(data)
         at = pos + 1
@@ -92,8 +97,11 @@ class BufferedSocket:
             shift += 7
         if at + length > end:
             return None
-        self._pos = at + length
-        return data[pos], data[at : at + length]
+        return data[pos], data[at : at + length], at + length
+
+    def skip_to(self, end: int) -> None:
+        """Take what :meth:`peek_packet` found: the buffer goes on from ``end``."""
+        self._pos = end
 
     def recv(self, size: int) -> bytes:
         """Up to ``size`` bytes: from the buffer, else one read of up to ``CHUNK`` bytes.
@@ -168,8 +176,9 @@ class BufferedSocket:
 class LoopDriver:
     """Drives a :class:`BufferedClient` from an asyncio loop's selector: no network thread.
 
-    Reading: on each readiness event paho takes packets from the read-ahead buffer until it is
-    empty, at most ``PACKETS_PER_TURN`` before other work gets a turn. Writing: whatever paho
+    Reading: on each readiness event the messages in the read-ahead buffer are taken (``take``
+    first, paho's ``loop_read`` for anything it leaves) until it is empty, at most
+    ``PACKETS_PER_TURN`` before other work gets a turn. Writing: whatever paho
     writes during one turn of the loop (acknowledgements of a whole batch, an alert on three
     topics) goes out in one ``send`` at the start of the next; a socket that does not take it
     all is watched for writability until it has.
@@ -180,8 +189,12 @@ class LoopDriver:
 
     PACKETS_PER_TURN = 256
 
-    def __init__(self, client: mqtt.Client) -> None:
+    def __init__(self, client: mqtt.Client, take: Callable[[int], int]) -> None:
+        """``take(budget)``: hands on up to ``budget`` messages already read ahead without
+        paho's reading path (the session's :meth:`BufferedClient.take_publishes` reader) and
+        says how many; paho's ``loop_read`` takes anything else, one packet at a time."""
         self._client = client
+        self._take = take
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._sock: BufferedSocket | None = None
@@ -265,11 +278,16 @@ class LoopDriver:
     def _readable(self) -> None:
         self._read_due = False
         sock = self._sock
-        client = self._client
-        for _ in range(self.PACKETS_PER_TURN):
+        client, take = self._client, self._take
+        budget = self.PACKETS_PER_TURN
+        while budget > 0:
             if not self._reading or self._sock is not sock or sock is None:
                 return
-            client.loop_read()
+            taken = take(budget)
+            if not taken:
+                client.loop_read()
+                taken = 1
+            budget -= taken
             if not sock.buffered:
                 return
         self._read_soon()  # more is buffered: go on after the others had their turn

@@ -4,7 +4,6 @@ PUBACK packets taken on the short path (a real socket pair; paho's client, uncon
 from __future__ import annotations
 
 import socket
-import struct
 from collections.abc import Iterator
 
 import pytest
@@ -12,24 +11,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from gateway.ingest.client import BufferedClient
 from gateway.ingest.wire import MAX_UNSENT, BufferedSocket
+from tests.samples import publish_packet as publish
 
 TOPIC = "isogate/dev/door-h1/event"
 BODY = b'{"type": "door", "open": true}'
-
-
-def publish(topic: str, payload: bytes, *, qos: int = 1, mid: int = 7, dup: bool = False) -> bytes:
-    """An MQTT 3.1.1 PUBLISH packet as a broker sends it."""
-    name = topic.encode()
-    variable = struct.pack("!H", len(name)) + name + (struct.pack("!H", mid) if qos else b"")
-    rest = variable + payload
-    length = bytearray()
-    n = len(rest)
-    while True:
-        byte, n = n % 128, n // 128
-        length.append(byte | (0x80 if n else 0))
-        if not n:
-            break
-    return bytes([0x30 | qos << 1 | dup << 3]) + bytes(length) + rest
 
 
 @pytest.fixture
@@ -139,3 +124,62 @@ def test_a_batch_of_acknowledgements_is_one_write_of_pubacks(pair):
     client.puback_all([1, 2, 300])
     sock.flush()
     assert broker.recv(100) == b"\x40\x02\x00\x01\x40\x02\x00\x02\x40\x02\x01\x2c"
+
+
+PUBACK_FROM_BROKER = b"\x40\x02\x00\x05"  # the broker's PUBACK of our publish 5
+
+
+def test_publishes_read_ahead_are_taken_together_up_to_anything_else(pair):
+    """take_publishes takes the whole PUBLISH packets in order, stops at a PUBACK (paho's path
+    takes it, then the rest come), and leaves a cut packet until its rest has come."""
+    sock, broker = pair
+    client, got = client_on(sock)
+    acked: list[int] = []
+    client._out_messages[5] = object()  # type: ignore[assignment]  # one publish of ours out
+    client._do_on_publish = lambda mid, *_: acked.append(mid) or MQTTErrorCode.MQTT_ERR_SUCCESS
+    last = publish(TOPIC, b"x" * 300, mid=4)
+    broker.sendall(
+        publish(TOPIC, BODY, mid=1, dup=True)
+        + publish("zigbee2mqtt/门", b"{}", qos=0)
+        + PUBACK_FROM_BROKER
+        + publish(TOPIC, BODY, mid=3)
+        + last[:50]
+    )
+    assert client.take_publishes(256) == [
+        (TOPIC, BODY, 1, 1, True),
+        ("zigbee2mqtt/门", b"{}", 0, 0, False),
+    ]
+    assert client.take_publishes(256) == []  # the PUBACK is next: not a message
+    assert client._packet_read() == MQTTErrorCode.MQTT_ERR_SUCCESS and acked == [5]
+    assert client.take_publishes(256) == [(TOPIC, BODY, 1, 3, False)]
+    assert client.take_publishes(256) == [] and sock.buffered == 50  # cut: it waits
+    broker.sendall(last[50:])
+    assert client.take_publishes(256) == [(TOPIC, b"x" * 300, 1, 4, False)]
+    assert sock.buffered == 0 and got == []  # nothing went through on_received
+
+
+def test_a_take_keeps_its_budget_and_reads_the_socket_once(pair):
+    """At most ``budget`` messages a call; with nothing buffered, one read of the socket."""
+    sock, broker = pair
+    client, _ = client_on(sock)
+    broker.sendall(b"".join(publish(TOPIC, BODY, mid=n) for n in range(1, 6)))
+    assert [m[3] for m in client.take_publishes(2)] == [1, 2]
+    assert [m[3] for m in client.take_publishes(10)] == [3, 4, 5]
+    assert client.take_publishes(10) == []
+    broker.sendall(publish(TOPIC, BODY, mid=6))
+    assert [m[3] for m in client.take_publishes(10)] == [6]
+
+
+def test_a_malformed_or_qos_2_publish_is_left_to_paho(pair):
+    """A PUBLISH without a topic stops the take; paho's path then calls it a protocol error.
+    A QoS 2 one goes paho's way too (it has a handshake of its own)."""
+    sock, broker = pair
+    client, got = client_on(sock)
+    broker.sendall(publish(TOPIC, BODY, mid=1) + publish("", BODY, mid=2))
+    assert [m[3] for m in client.take_publishes(10)] == [1]
+    assert client.take_publishes(10) == []
+    assert client._packet_read() == MQTTErrorCode.MQTT_ERR_PROTOCOL
+    assert got == []
+    broker.sendall(publish(TOPIC, BODY, qos=2, mid=3))
+    assert client.take_publishes(10) == []
+    assert sock.buffered > 0
