@@ -19,37 +19,18 @@ import aiosqlite
 
 from bench.figures import Figure
 from gateway.store import Store
-from gateway.store.event_data import DoorData
 from gateway.store.records import (
     DeviceStatus,
-    EventRecord,
     HistoryEntry,
     OutboxItem,
     Writes,
 )
-from tests.samples import breach_alert
+from tests.samples import breach_alert, door_event
 
 N = 1000
 QUICK_N = 200
 GROUP = "store: one pipeline commit, SQLite WAL"
 PerCommit = tuple[float, float]  # wall and CPU seconds per commit
-
-
-def _event(t: datetime, seq: int) -> EventRecord:
-    return EventRecord(
-        t,
-        t,
-        "mqtt",
-        "isogate/dev/door-h1/event",
-        "native:door-h1",
-        "door-h1",
-        "h1",
-        "door",
-        seq,
-        "change/breach",
-        DoorData(open=True),
-        f"{seq:032x}",
-    )
 
 
 async def bare_commit(path: Path, n: int) -> PerCommit:
@@ -91,7 +72,7 @@ async def measure(n: int = N) -> tuple[PerCommit, PerCommit, PerCommit]:
             t = datetime.now(UTC)
             w0, c0 = time.perf_counter(), time.process_time()
             for i in range(n):
-                await store.commit(Writes(events=[_event(t, i)]))
+                await store.commit(Writes(events=[door_event(t, i)]))
             event_only = ((time.perf_counter() - w0) / n, (time.process_time() - c0) / n)
 
             alert = breach_alert(t, message="门磁: 幸福小区 开门")
@@ -100,7 +81,7 @@ async def measure(n: int = N) -> tuple[PerCommit, PerCommit, PerCommit]:
             for i in range(n):
                 items = await store.commit(
                     Writes(
-                        events=[_event(t, n + i)],
+                        events=[door_event(t, n + i)],
                         devices={"door-h1": DeviceStatus("door-h1", "h1", t, door_open=True)},
                         alerts={alert.id: alert},
                         history=[HistoryEntry(alert.id, t, "repeated")],

@@ -30,18 +30,33 @@ _Field = tuple[str | None, Any, Callable[[Any], Any] | None]
 
 
 class _Compiled:
-    """A statement as SQLite runs it: its text, and how a row dict becomes its parameters."""
+    """A statement as SQLite runs it: its text, and how a row (a dict, or the values of its
+    keys) becomes its parameters."""
 
-    def __init__(self, sql: str, fields: list[_Field]) -> None:
+    def __init__(self, sql: str, fields: list[_Field], given: tuple[str, ...]) -> None:
         """``fields``: per ``?``, the row key (None: a constant of the statement, such as a
-        literal in its WHERE clause), the constant, and the type's processor (JSON's)."""
+        literal in its WHERE clause), the constant, and the type's processor (JSON's).
+        ``given``: the keys of the rows, in the order :meth:`values` takes them."""
         self.sql = sql
         self._fields = fields
         keys = [key for key, _, _ in fields]
+        # Rows given as values (Op.keys): rearranged only where the statement's order differs.
+        self._order: Callable[[tuple[Any, ...]], _Params] | None = None
+        if tuple(keys) != given:
+            at = [
+                (None, const) if key is None else (given.index(key), None)
+                for key, const, _ in fields
+            ]
+            self._order = lambda row: tuple(const if i is None else row[i] for i, const in at)
         # The usual statement has no constants: one C-level look-up of all keys of a row.
         self._get = itemgetter(*keys) if keys and None not in keys else None
         self._single = len(keys) == 1
         self._procs = [(i, proc) for i, (_, _, proc) in enumerate(fields) if proc is not None]
+
+    def values(self, row: tuple[Any, ...]) -> _Params:
+        """The statement's parameters for one row given as the values of its keys, in the
+        order the statement was compiled for (see :meth:`SqliteDirect.prepare`)."""
+        return self._processed(row if self._order is None else self._order(row))
 
     def params(self, row: dict[str, Any]) -> _Params:
         """The statement's parameters for one row."""
@@ -51,7 +66,10 @@ class _Compiled:
                 const if key is None else (proc(row[key]) if proc else row[key])
                 for key, const, proc in self._fields
             )
-        values = (get(row),) if self._single else get(row)
+        return self._processed((get(row),) if self._single else get(row))
+
+    def _processed(self, values: _Params) -> _Params:
+        """``values`` in the statement's order, each through its type's processor if it has one."""
         if not self._procs:
             return values
         out = list(values)
@@ -94,7 +112,7 @@ class SqliteDirect:
             else:
                 value = bind.effective_value
                 fields.append((None, proc(value) if proc else value, None))
-        found = _Compiled(str(compiled), fields)
+        found = _Compiled(str(compiled), fields, keys)
         self._compiled[(op.name, keys)] = found
         return found
 
@@ -102,9 +120,15 @@ class SqliteDirect:
         """Parameters for every row of every op (on the event loop, before the hand-off)."""
         steps = []
         for op in ops:
-            keys = tuple(op.rows[0]) if op.rows else ()
-            c = self._compile(op, keys)
-            params = [c.params(r) for r in op.rows] if op.rows else [c.params({})]
+            keys = op.keys
+            if keys is not None:
+                c = self._compile(op, keys)
+                values = c.values
+                params = [values(r) for r in op.rows]  # type: ignore[arg-type]
+            else:
+                keys = tuple(op.rows[0]) if op.rows else ()
+                c = self._compile(op, keys)
+                params = [c.params(r) for r in op.rows] if op.rows else [c.params({})]  # type: ignore[arg-type]
             steps.append((c.sql, params, op.returning))
         return Prepared(tuple(steps))
 

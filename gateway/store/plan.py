@@ -31,15 +31,25 @@ from gateway.store.records import HistoryEntry, Writes
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One statement of a step and its rows (a row per execution, all keyed by ``keys``).
+    """One statement of a step and its rows (a row per execution, all with the same keys).
 
     No rows: the statement runs once, without parameters. ``returning``: the statement
-    returns each row's new id (the outbox's), in row order.
+    returns each row's new id (the outbox's), in row order. ``keys``: the rows are tuples of
+    these columns' values, in this order (the event log's, the one table a step writes a row
+    to per message); else each row is a dict.
     """
 
     name: str
-    rows: Sequence[dict[str, Any]]
+    rows: Sequence[dict[str, Any]] | Sequence[tuple[Any, ...]]
     returning: bool = False
+    keys: tuple[str, ...] | None = None
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """The rows as dicts, whichever form they have."""
+        keys = self.keys
+        if keys is None:
+            return list(self.rows)  # type: ignore[arg-type]
+        return [dict(zip(keys, row, strict=True)) for row in self.rows]
 
 
 class EventDataJSON(TypeDecorator[EventData]):
@@ -133,7 +143,8 @@ def plan(w: Writes) -> list[Op]:
     """
     ops: list[Op] = []
     if w.events:
-        ops.append(Op("events", [rows.event_row(e) for e in w.events]))
+        values = rows.event_values
+        ops.append(Op("events", [values(e) for e in w.events], keys=rows.EVENT_KEYS))
     if w.rejected:
         ops.append(Op("rejected", [rows.rejected_row(r) for r in w.rejected]))
     if w.devices:

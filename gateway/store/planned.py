@@ -81,7 +81,7 @@ async def _through_sqlalchemy(
         if not op.rows:
             await conn.execute(stmt)
         elif op.returning:
-            ids = [i for (i,) in await conn.execute(stmt, list(op.rows))]
+            ids = [i for (i,) in await conn.execute(stmt, op.dicts())]
         else:
-            await conn.execute(stmt, list(op.rows))
+            await conn.execute(stmt, op.dicts())
     return ids

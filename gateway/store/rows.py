@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.clock import epoch, from_epoch
+from gateway.store import schema
 from gateway.store.event_data import event_data_from_json
 from gateway.store.records import Alert, DeviceStatus, EventRecord, OutboxItem, RejectedRecord
 from rules.alerts import AlertStatus, AlertType, Severity
@@ -21,25 +22,31 @@ def to_epoch(value: datetime | None) -> float | None:
     return None if value is None else epoch(value)
 
 
-def event_row(e: EventRecord) -> dict[str, Any]:
-    """An event log row; its ``data`` is the :class:`EventData` itself, which the planned
-    statement binds as its JSON (``gateway.store.plan.EventDataJSON``)."""
-    return {
-        "received_at": epoch(e.received_at),
-        "ts": epoch(e.ts),
-        "source": e.source,
-        "topic": e.topic,
-        "device_key": e.device_key,
-        "device_id": e.device_id,
-        "household_id": e.household_id,
-        "kind": e.kind,
-        "seq": e.seq,
-        "report": e.report,
-        "data": e.data,
-        "digest": e.digest,
-        "mid": e.mid,
-        "ts_flag": e.ts_flag,
-    }
+EVENT_KEYS = tuple(c.name for c in schema.events.columns if not c.primary_key)
+"""The columns an event log row gives, in the table's order, which :func:`event_values` keeps."""
+
+
+def event_values(e: EventRecord) -> tuple[Any, ...]:
+    """An event log row as its values in ``EVENT_KEYS`` order (every event of a step is one:
+    a tuple is made in a third of the time of a dict). Its ``data`` is the :class:`EventData`
+    itself, which the planned statement binds as its JSON (``gateway.store.plan.EventDataJSON``).
+    """
+    return (
+        epoch(e.received_at),
+        epoch(e.ts),
+        e.source,
+        e.topic,
+        e.device_key,
+        e.device_id,
+        e.household_id,
+        e.kind,
+        e.seq,
+        e.report,
+        e.data,
+        e.digest,
+        e.mid,
+        e.ts_flag,
+    )
 
 
 def event_from(r: Any) -> EventRecord:
