@@ -37,6 +37,7 @@ KNOWN = (
     "latency",
     "peer",
     "store",
+    "reading",
     "rss",
     "camera",
     "idle",
