@@ -20,7 +20,12 @@ from rules.site import ChannelKind
 QUIET = ("repeated", "seen", "step")
 """Changes that update consoles (the all-alerts topic) but buzz nobody: the people already
 told are not told again that the door opened again, that a camera saw who opened it (the
-snapshot link was in the alert), or that a watcher ticked a step of the response plan."""
+snapshot link was in the alert), or that a watcher ticked a step of the response plan.
+
+Within one step (a batch of events is one), an alert's quiet changes in a row go out on the
+all-alerts topic once, as the last of them left the alert: a door chattering at hundreds of
+openings a second is then a console update per commit, not one per opening (the consoles'
+WebSocket stream already gets one per alert and step)."""
 
 
 class AlertNews:
@@ -87,15 +92,28 @@ class AlertNews:
         added: tuple[str, ...] = (),
     ) -> None:
         """Queue the news of an alert change on every channel that carries it."""
+        base = self.base_topic
+        quiet = change in QUIET
+        latest = w.quiet_news
+        if quiet and (at := latest.get((alert.id, f"{base}/alerts"))) is not None:
+            # The same alert's last news on the all-alerts topic in this step was quiet too:
+            # both are committed at once, so nobody could ever see the earlier state. That
+            # item is to say this one, rendered when the step is sealed (every change is
+            # still in the alert's history).
+            w.unrendered[at] = (alert, now)
+            return
         payload = self.payload(alert)
         self._rendered[alert.id] = (alert, payload)
         body = json.dumps(payload, ensure_ascii=False)
-        base = self.base_topic
         targets = [("*", f"{base}/alerts")]
-        quiet = change in QUIET
         if not quiet:
             targets += [(p, f"{base}/alerts/to/{p}") for p in alert.recipients]
         for who, topic in targets:
+            key = (alert.id, topic)
+            if quiet:
+                latest[key] = len(w.outbox)
+            else:
+                latest.pop(key, None)
             w.outbox.append(
                 OutboxItem(alert.id, "mqtt", who, topic, body, now, cancel_on_ack=cancel_on_ack)
             )
@@ -135,6 +153,23 @@ class AlertNews:
                         cancel_on_ack=cancel_on_ack,
                     )
                 )
+
+    def seal(self, w: Writes) -> None:
+        """Render the news left to the end of the step; call it before committing ``w``."""
+        for at, (alert, now) in w.unrendered.items():
+            payload = self.payload(alert)
+            self._rendered[alert.id] = (alert, payload)
+            item = w.outbox[at]
+            w.outbox[at] = OutboxItem(
+                item.alert_id,
+                item.channel,
+                item.recipient,
+                item.target,
+                json.dumps(payload, ensure_ascii=False),
+                now,
+                cancel_on_ack=item.cancel_on_ack,
+            )
+        w.unrendered.clear()
 
     def _notice(self, alert: Alert, person: str | None, now: datetime) -> str:
         """What a channel needs to render the alert for one person (or a group)."""

@@ -180,6 +180,7 @@ class AlertOps:
                 return changed
             if actor is not None and actor.role is not None:
                 w.audit.append(actor.entry(now, alert))
+            self.desk.seal(w)
             commit = asyncio.ensure_future(self.store.commit(w))
             try:
                 timeout = None if deadline is None else max(0.0, deadline - loop.time())

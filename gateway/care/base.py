@@ -100,6 +100,7 @@ class CareBase:
             self.pipeline.discard()
             desk.lock.release()
             raise
+        desk.seal(w)
         commit = asyncio.ensure_future(self.store.commit(w))
         await asyncio.wait({commit}, timeout=max(0.0, deadline - loop.time()))
         if not commit.done():

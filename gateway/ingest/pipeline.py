@@ -183,6 +183,7 @@ class Pipeline:
                     if not self._take_now(arrival, decoded, b):
                         await self._take(arrival, decoded, b)
                 b.w.devices = b.touched
+                self.desk.seal(b.w)
                 items = await self.store.commit(b.w)
             except BaseException:
                 self.discard()
@@ -218,6 +219,7 @@ class Pipeline:
                 if last is not None:
                     await handover.hand_over(self.store, self.desk, self.directory, last, now, w)
                 await handover.escalate_unaccepted(self.store, self.desk, self.directory, now, w)
+                self.desk.seal(w)
                 items = await self.store.commit(w)
             except BaseException:
                 self.discard()

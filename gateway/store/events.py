@@ -47,6 +47,9 @@ class EventsOps(PlannedOps):
         devices, handovers, the paperwork) runs in the same transaction.
         """
 
+        if w.unrendered:
+            raise RuntimeError("a step's alert news was not rendered: AlertDesk.seal(w) first")
+
         async def write_rest(conn: AsyncConnection) -> None:
             for sighting in w.unknown:
                 await _upsert_unknown(conn, sighting)

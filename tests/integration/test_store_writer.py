@@ -4,9 +4,10 @@ SQLite refuses leaves nothing behind (a real database file; another connection a
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from gateway.store.records import (
     Writes,
 )
 from tests.samples import breach_alert
+from tests.unit import test_desk_news as news
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -142,3 +144,24 @@ async def test_a_step_whose_caller_gave_up_still_has_the_connection_and_the_next
     rival.close()
     await asyncio.wait_for(nxt, 10)
     assert sorted(e.seq for e in await store.household_events("h1")) == [1, 2, 3]
+
+
+async def test_the_store_takes_a_step_only_once_its_alert_news_is_rendered(db):
+    """Unsealed, the step is refused whole; sealed, the outbox holds the raise and one update
+    with the last count, in that order."""
+    d = news.desk()
+    w = Writes()
+    first = d.apply(news.breach("h1", news.T0), news.T0, w)
+    assert first is not None
+    for n in range(1, 3):
+        at = news.T0 + timedelta(seconds=n)
+        d.apply(news.breach("h1", at), at, w)
+    store, _ = db
+    with pytest.raises(RuntimeError, match="seal"):
+        await store.commit(w)
+    assert await store.outbox_pending_count() == 0
+    d.seal(w)
+    await store.commit(w)
+    stored = await store.outbox_pending_mqtt({first.id})
+    on_all = [json.loads(body)["count"] for _, _, target, body in stored if target == news.ALL]
+    assert on_all == [1, 3]
