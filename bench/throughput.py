@@ -249,7 +249,9 @@ async def live(isolated: bool, n: int = N, rounds: int = ROUNDS) -> tuple[Drain,
 
 
 def _what(isolated: bool) -> str:
-    return "breach repeats, each published" if isolated else "stored, no alerts"
+    # Each repeat updates its alert, in the history and on the all-alerts topic: one update per
+    # alert and commit, saying its last count (gateway.alerting.news).
+    return "breach repeats, announced" if isolated else "stored, no alerts"
 
 
 async def figures(quick: bool = False) -> list[Figure]:
