@@ -56,6 +56,10 @@ class AlertDesk(AlertNews):
         # condition's end (the door closed) still resolves it.
         self._acked: dict[tuple[str, str, str], Alert] = {}
         self._staged: dict[str, Alert] = {}
+        # The ids of the staged alerts of each key, in the order they were first staged: a
+        # step that raises 10,000 alerts (a reading window's end) looks each key up once, not
+        # by a walk over every alert staged before it.
+        self._staged_keys: dict[tuple[str, str, str], list[str]] = {}
         self._rendered: dict[str, tuple[Alert, dict[str, Any]]] = {}
         # Whether a camera will give evidence for a new alert of this household and type; the
         # alert then links its snapshot (set by the composition root when cameras are watched).
@@ -86,6 +90,7 @@ class AlertDesk(AlertNews):
             if a.status is AlertStatus.ACKNOWLEDGED:
                 self._acked[a.key] = a
         self._staged.clear()
+        self._staged_keys.clear()
         self._looked_at.clear()
         self._escalations.rebuild((k, a.next_escalation_at) for k, a in self._active.items())
 
@@ -121,12 +126,14 @@ class AlertDesk(AlertNews):
                 changed.add(key)
         self._reschedule(changed)
         self._staged.clear()
+        self._staged_keys.clear()
         self._rendered.clear()
 
     def discard(self) -> None:
         """The commit failed: forget what was staged."""
         self._reschedule(set(self._looked_at))
         self._staged.clear()
+        self._staged_keys.clear()
         self._rendered.clear()
 
     def _reschedule(self, keys: Iterable[tuple[str, str, str]]) -> None:
@@ -136,24 +143,30 @@ class AlertDesk(AlertNews):
             self._escalations.set(key, alert.next_escalation_at if alert is not None else None)
         self._looked_at.clear()
 
+    def _staged_of(self, key: tuple[str, str, str]) -> list[Alert]:
+        """The staged alerts of a key, in the order they were first staged."""
+        return [self._staged[i] for i in self._staged_keys.get(key, ())]
+
     def _current(self, key: tuple[str, str, str]) -> Alert | None:
-        for alert in self._staged.values():
-            if alert.key == key and alert.status.is_active:
+        staged = self._staged_of(key)
+        for alert in staged:
+            if alert.status.is_active:
                 return alert
-        staged_gone = any(a.key == key for a in self._staged.values())
-        return None if staged_gone else self._active.get(key)
+        return None if staged else self._active.get(key)
 
     def _acknowledged(self, key: tuple[str, str, str]) -> Alert | None:
         """The latest acknowledged, unresolved alert of a key (staged or committed)."""
         found = self._acked.get(key)
-        for alert in self._staged.values():
-            if alert.key == key and alert.status is AlertStatus.ACKNOWLEDGED:
+        for alert in self._staged_of(key):
+            if alert.status is AlertStatus.ACKNOWLEDGED:
                 found = alert
         if found is not None:
             found = self._staged.get(found.id, found)
         return found if found is not None and found.status is AlertStatus.ACKNOWLEDGED else None
 
     def _stage(self, w: Writes, alert: Alert) -> None:
+        if alert.id not in self._staged:
+            self._staged_keys.setdefault(alert.key, []).append(alert.id)
         self._staged[alert.id] = alert
         w.alerts[alert.id] = alert
 
