@@ -13,7 +13,10 @@ fresh data dir with its own mosquitto:
    random openings, readings twice a day, camera frames at 1/s) runs; after a warm-up, paced
    door breaches (one a second) at isolated households the generator leaves alone, each
    acknowledged by the officer (``bench._harness.paced_breaches``). Latency is from the
-   opening's publish to the officer's receipt of the alert;
+   opening's publish to the officer's receipt of the alert. The largest size runs once more
+   with a reading window ending meanwhile (``--window-ends``): the tick after it raises a
+   missed_reading alert for every isolated resident without a reading in it (10,000 and more
+   at 50,000 households), the busiest moment of a day;
 3. the gateway's CPU over the breach phase (process CPU time from /proc, % of one core) and its
    peak RSS (VmHWM) at the end: the main process's, any worker process's (none today: camera
    analysis runs in threads), and their sum, which is the figure read against the target.
@@ -30,7 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -56,6 +61,7 @@ PROBES = 20
 LOAD_TARGET = {50_000: 15.0}
 RSS_TARGET = {10_000: 150.0, 50_000: 400.0}
 P99_TARGET = {10_000: 20.0, 50_000: 50.0}
+WINDOW_END_AFTER_S = 45.0
 
 
 def _children_cpu() -> float:
@@ -63,7 +69,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def site_file(path: Path, households: int, isolated: float, cameras: float) -> Path:
+def site_file(
+    path: Path, households: int, isolated: float, cameras: float, window_ends: bool = False
+) -> Path:
     """The scaled demo community as a YAML site file, as an operator would load it."""
     site = bench_site(households, isolated=True, isolated_share=isolated, camera_share=cameras)
     # The day's report (and the retention purge after it) is due from local midnight: the
@@ -71,10 +79,27 @@ def site_file(path: Path, households: int, isolated: float, cameras: float) -> P
     # time of day the bench runs at.
     assert site.policy is not None
     site.policy.daily_report_at = "00:00"
+    if window_ends:
+        # A reading window ends while the paced breaches run: every isolated resident without
+        # a reading in it is then a missed_reading alert, all raised in one tick, as at 10:00
+        # and 21:00 every day (the gateway was started within the window, so nobody's reading
+        # is in it: the worst such moment).
+        end = window_end(datetime.now(ZoneInfo(site.timezone)))
+        windows = [f"{end - timedelta(hours=4):%H:%M}-{end:%H:%M}", "17:00-21:00"]
+        site.policy = type(site.policy).model_validate(
+            {**site.policy.model_dump(mode="json"), "reading_windows": windows}
+        )
     # As an operator writes it (SPEC §4): what differs from the defaults, nothing more.
     doc = site.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     path.write_text(yaml.dump(doc, allow_unicode=True, sort_keys=False, Dumper=yaml.CSafeDumper))
     return path
+
+
+def window_end(now: datetime) -> datetime:
+    """The first whole minute at least ``WINDOW_END_AFTER_S`` from ``now``: from writing the
+    site file, loading it, starting and the warm-up take 20–40 s, and the breaches 120 s."""
+    later = now + timedelta(seconds=WINDOW_END_AFTER_S + 59)
+    return later.replace(second=0, microsecond=0)
 
 
 def probes(households: int, share: float, count: int = PROBES) -> list[int]:
@@ -91,9 +116,13 @@ async def measure(
     cameras: float = CAMERAS,
     isolated: float = ISOLATED,
     warmup_s: float = WARMUP_S,
+    window_ends: bool = False,
 ) -> list[Figure]:
-    """Every figure of one size."""
+    """Every figure of one size; with ``window_ends``, a reading window ends during the
+    breaches (a group of its own)."""
     group = f"scale @ {households:,} households"
+    if window_ends:
+        group += ", a reading window ending"
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "broker") as broker:
         settings = Settings(
             mqtt_url=broker.url,
@@ -101,7 +130,7 @@ async def measure(
             http_port=free_port(),
             client_id="isogate-scale",
         )
-        path = site_file(Path(tmp) / "site.yaml", households, isolated, cameras)
+        path = site_file(Path(tmp) / "site.yaml", households, isolated, cameras, window_ends)
         env = {**os.environ, "ISOGATE_DATA_DIR": str(settings.data_dir)}
         cpu0, t0 = _children_cpu(), time.perf_counter()
         await asyncio.to_thread(
@@ -209,6 +238,7 @@ async def figures(
     out: list[Figure] = []
     for n in sizes:
         out += await measure(n, breaches=breaches, cameras=cameras)
+    out += await measure(max(sizes), breaches=breaches, cameras=cameras, window_ends=True)
     return out
 
 
@@ -217,9 +247,15 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--breaches", type=int, default=BREACHES)
     parser.add_argument("--camera-share", type=float, default=CAMERAS)
+    parser.add_argument(
+        "--window-ends", action="store_true", help="a reading window ends during the breaches"
+    )
     args = parser.parse_args(argv)
     for n in (int(s) for s in args.sizes.split(",")):
-        _print(await measure(n, breaches=args.breaches, cameras=args.camera_share))
+        figs = await measure(
+            n, breaches=args.breaches, cameras=args.camera_share, window_ends=args.window_ends
+        )
+        _print(figs)
 
 
 def _print(figs: list[Figure]) -> None:
