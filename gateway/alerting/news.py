@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -94,8 +95,7 @@ class AlertNews:
         """Queue the news of an alert change on every channel that carries it."""
         base = self.base_topic
         quiet = change in QUIET
-        latest = w.quiet_news
-        if quiet and (at := latest.get((alert.id, f"{base}/alerts"))) is not None:
+        if quiet and (at := w.quiet_news.get(alert.id)) is not None:
             # The same alert's last news on the all-alerts topic in this step was quiet too:
             # both are committed at once, so nobody could ever see the earlier state. That
             # item is to say this one, rendered when the step is sealed (every change is
@@ -105,15 +105,14 @@ class AlertNews:
         payload = self.payload(alert)
         self._rendered[alert.id] = (alert, payload)
         body = json.dumps(payload, ensure_ascii=False)
+        if quiet:  # its all-alerts item, the first one queued below
+            w.quiet_news[alert.id] = len(w.outbox)
+        else:
+            w.quiet_news.pop(alert.id, None)
         targets = [("*", f"{base}/alerts")]
         if not quiet:
             targets += [(p, f"{base}/alerts/to/{p}") for p in alert.recipients]
         for who, topic in targets:
-            key = (alert.id, topic)
-            if quiet:
-                latest[key] = len(w.outbox)
-            else:
-                latest.pop(key, None)
             w.outbox.append(
                 OutboxItem(alert.id, "mqtt", who, topic, body, now, cancel_on_ack=cancel_on_ack)
             )
@@ -159,16 +158,8 @@ class AlertNews:
         for at, (alert, now) in w.unrendered.items():
             payload = self.payload(alert)
             self._rendered[alert.id] = (alert, payload)
-            item = w.outbox[at]
-            w.outbox[at] = OutboxItem(
-                item.alert_id,
-                item.channel,
-                item.recipient,
-                item.target,
-                json.dumps(payload, ensure_ascii=False),
-                now,
-                cancel_on_ack=item.cancel_on_ack,
-            )
+            body = json.dumps(payload, ensure_ascii=False)
+            w.outbox[at] = replace(w.outbox[at], body=body, created_at=now)
         w.unrendered.clear()
 
     def _notice(self, alert: Alert, person: str | None, now: datetime) -> str:

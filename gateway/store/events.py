@@ -46,7 +46,6 @@ class EventsOps(PlannedOps):
         on SQLite run on the driver in one call); what the plan leaves to SQLAlchemy (unknown
         devices, handovers, the paperwork) runs in the same transaction.
         """
-
         if w.unrendered:
             raise RuntimeError("a step's alert news was not rendered: AlertDesk.seal(w) first")
 

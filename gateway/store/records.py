@@ -226,10 +226,10 @@ class Writes:
     handovers_escalated: dict[str, datetime] = field(default_factory=dict)
     care: CareWrites = field(default_factory=CareWrites)
     """The isolation's paperwork written in the same step (gateway/store/care.py)."""
-    quiet_news: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
-    """Per (alert, topic), where in ``outbox`` this step's item is that carries a quiet change
-    of the alert and is still its latest on that topic: a later quiet change in the same step
-    takes its place (``gateway.alerting.news``). Not stored."""
+    quiet_news: dict[str, int] = field(default_factory=dict, repr=False)
+    """Per alert, where in ``outbox`` this step's item on the all-alerts topic is, while it
+    carries a quiet change and is the alert's latest there: a later quiet change in the same
+    step takes its place (``gateway.alerting.news``). Not stored."""
     unrendered: dict[int, tuple[Alert, datetime]] = field(default_factory=dict, repr=False)
     """Outbox items whose body is to say a later state of their alert (by position in
     ``outbox``): rendered once, as the step is sealed (``AlertDesk.seal``), not at every
