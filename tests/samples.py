@@ -7,12 +7,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gateway.alerting.desk import AlertDesk
 from gateway.notify.channels import Notification
 from gateway.store import Store
 from gateway.store import events as events_store
 from gateway.store.event_data import DoorData, EventData
 from gateway.store.records import Alert, EventRecord, Writes
-from rules.alerts import AlertStatus, AlertType, Severity
+from rules.alerts import AlertStatus, AlertType, Raise, Severity
+from rules.directory import Directory
+from rules.site import Site
 
 ALERT_ID = "01JD3Q7ZK5V8W9X0Y1Z2A3B4C5"
 
@@ -122,3 +125,15 @@ def door_event(
         DoorData(open=is_open),
         f"{seq:032x}",
     )
+
+
+def demo_desk() -> AlertDesk:
+    """An alert desk over the test site (``tests.conftest.site_doc``), base topic ``isogate``."""
+    from tests.conftest import site_doc
+
+    return AlertDesk(Directory.build(Site.model_validate(site_doc())), "isogate")
+
+
+def breach_raise(household: str, at: datetime) -> Raise:
+    """The door rule's decision for a breach at a household's door, for p1 and w1."""
+    return Raise(AlertType.DOOR_BREACH, household, f"door-{household}", at, "开门", ("p1", "w1"))

@@ -24,8 +24,7 @@ from gateway.store.records import (
     OutboxItem,
     Writes,
 )
-from tests.samples import breach_alert
-from tests.unit import test_desk_news as news
+from tests.samples import breach_alert, breach_raise, demo_desk
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -149,13 +148,13 @@ async def test_a_step_whose_caller_gave_up_still_has_the_connection_and_the_next
 async def test_the_store_takes_a_step_only_once_its_alert_news_is_rendered(db):
     """Unsealed, the step is refused whole; sealed, the outbox holds the raise and one update
     with the last count, in that order."""
-    d = news.desk()
+    d = demo_desk()
     w = Writes()
-    first = d.apply(news.breach("h1", news.T0), news.T0, w)
+    first = d.apply(breach_raise("h1", T0), T0, w)
     assert first is not None
     for n in range(1, 3):
-        at = news.T0 + timedelta(seconds=n)
-        d.apply(news.breach("h1", at), at, w)
+        at = T0 + timedelta(seconds=n)
+        d.apply(breach_raise("h1", at), at, w)
     store, _ = db
     with pytest.raises(RuntimeError, match="seal"):
         await store.commit(w)
@@ -163,5 +162,7 @@ async def test_the_store_takes_a_step_only_once_its_alert_news_is_rendered(db):
     d.seal(w)
     await store.commit(w)
     stored = await store.outbox_pending_mqtt({first.id})
-    on_all = [json.loads(body)["count"] for _, _, target, body in stored if target == news.ALL]
+    on_all = [
+        json.loads(body)["count"] for _, _, target, body in stored if target == "isogate/alerts"
+    ]
     assert on_all == [1, 3]

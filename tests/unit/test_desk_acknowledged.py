@@ -10,16 +10,10 @@ from zoneinfo import ZoneInfo
 from gateway.alerting.desk import AlertDesk
 from gateway.store.records import Alert, Writes
 from rules.alerts import AlertStatus, AlertType, Clear, Raise
-from rules.directory import Directory
-from rules.site import Site
-from tests.conftest import site_doc
+from tests.samples import demo_desk as desk
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=TZ)
-
-
-def desk() -> AlertDesk:
-    return AlertDesk(Directory.build(Site.model_validate(site_doc())), "isogate")
 
 
 def commit(d: AlertDesk, change: Callable[[Writes], Alert | None]) -> Alert:

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.alerting.desk import AlertDesk
 from gateway.store.records import Writes
-from rules.alerts import AlertType, Raise
-from rules.directory import Directory
-from rules.site import Site
-from tests.conftest import site_doc
+from tests.samples import breach_raise as breach
+from tests.samples import demo_desk as desk
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=TZ)
 ALL = "isogate/alerts"
-
-
-def desk() -> AlertDesk:
-    return AlertDesk(Directory.build(Site.model_validate(site_doc())), "isogate")
-
-
-def breach(household: str, at: datetime) -> Raise:
-    door = f"door-{household}"
-    return Raise(AlertType.DOOR_BREACH, household, door, at, "开门", ("p1", "w1"))
 
 
 def news(w: Writes, topic: str) -> list[tuple[str, int, str]]:
@@ -99,7 +86,7 @@ def test_repeats_in_separate_steps_are_each_sent():
     for n in range(1, 3):
         at = T0 + timedelta(seconds=n)
         w = Writes()
-        d.apply(replace(breach("h1", at)), at, w)
+        d.apply(breach("h1", at), at, w)
         d.seal(w)
         counts += [c for _, c, _ in news(w, ALL)]
         d.install(w)

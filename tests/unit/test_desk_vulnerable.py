@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.alerting.desk import AlertDesk
 from gateway.store.records import Writes
 from rules.alerts import AlertStatus, AlertType, Raise
-from rules.directory import Directory
-from rules.site import Site
-from tests.conftest import site_doc
+from tests.samples import demo_desk
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 21, 0, tzinfo=TZ)
@@ -26,7 +23,7 @@ def missed(resident: str, flags: tuple[str, ...]) -> Raise:
 
 def escalated_at(flags: tuple[str, ...], resident: str) -> list[datetime]:
     """Times (every 10 s after the raise) at which the desk escalated the alert."""
-    d = AlertDesk(Directory.build(Site.model_validate(site_doc())), "isogate")
+    d = demo_desk()
     w = Writes()
     alert = d.apply(missed(resident, flags), T0, w)
     d.install(w)
@@ -52,7 +49,7 @@ def test_an_ordinary_missed_reading_does_not_escalate():
 
 
 def test_the_escalated_alert_keeps_its_flags_and_status():
-    d = AlertDesk(Directory.build(Site.model_validate(site_doc())), "isogate")
+    d = demo_desk()
     w = Writes()
     d.apply(missed("r1", ("elderly_alone",)), T0, w)
     d.install(w)
