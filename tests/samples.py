@@ -137,3 +137,17 @@ def demo_desk() -> AlertDesk:
 def breach_raise(household: str, at: datetime) -> Raise:
     """The door rule's decision for a breach at a household's door, for p1 and w1."""
     return Raise(AlertType.DOOR_BREACH, household, f"door-{household}", at, "开门", ("p1", "w1"))
+
+
+def staged_repeats(
+    desk: AlertDesk, household: str, at: datetime, repeats: int
+) -> tuple[Writes, Alert]:
+    """A breach at ``at`` and ``repeats`` repeats a second apart, staged in one step (not
+    sealed): the step's writes and the alert as raised."""
+    w = Writes()
+    first = desk.apply(breach_raise(household, at), at, w)
+    assert first is not None
+    for n in range(1, repeats + 1):
+        later = at + timedelta(seconds=n)
+        desk.apply(breach_raise(household, later), later, w)
+    return w, first

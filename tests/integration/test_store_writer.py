@@ -7,7 +7,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from gateway.store.records import (
     OutboxItem,
     Writes,
 )
-from tests.samples import breach_alert, breach_raise, demo_desk
+from tests.samples import breach_alert, demo_desk, staged_repeats
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -149,12 +149,7 @@ async def test_the_store_takes_a_step_only_once_its_alert_news_is_rendered(db):
     """Unsealed, the step is refused whole; sealed, the outbox holds the raise and one update
     with the last count, in that order."""
     d = demo_desk()
-    w = Writes()
-    first = d.apply(breach_raise("h1", T0), T0, w)
-    assert first is not None
-    for n in range(1, 3):
-        at = T0 + timedelta(seconds=n)
-        d.apply(breach_raise("h1", at), at, w)
+    w, first = staged_repeats(d, "h1", T0, 2)
     store, _ = db
     with pytest.raises(RuntimeError, match="seal"):
         await store.commit(w)

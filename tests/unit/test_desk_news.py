@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from gateway.store.records import Writes
 from tests.samples import breach_raise as breach
 from tests.samples import demo_desk as desk
+from tests.samples import staged_repeats
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=TZ)
@@ -30,12 +31,7 @@ def test_repeats_in_one_step_reach_the_consoles_once_with_the_last_count():
     and one update saying 4; the officer and the watcher get the raise only; the history
     keeps every repeat."""
     d = desk()
-    w = Writes()
-    first = d.apply(breach("h1", T0), T0, w)
-    assert first is not None
-    for n in range(1, 4):
-        at = T0 + timedelta(seconds=n)
-        d.apply(breach("h1", at), at, w)
+    w, first = staged_repeats(d, "h1", T0, 3)
     assert news(w, ALL) == [(first.id, 1, "open"), (first.id, 2, "open")]  # not yet sealed
     d.seal(w)
     assert news(w, ALL) == [(first.id, 1, "open"), (first.id, 4, "open")]
